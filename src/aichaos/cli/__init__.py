@@ -1,0 +1,5 @@
+"""The ``aichaos`` command-line interface."""
+
+from aichaos.cli._main import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,69 @@
+"""Console listener: rich progress bars while a run works, one line per finished step."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from aichaos.runner import ActivityEnded, ActivityStarted, CaseObserved, EventBus, RunStarted
+
+_STATUS_STYLE = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
+
+
+class ConsoleProgress:
+    """Subscribes to runner events and shows a progress bar per journal step."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[errors]} errors"), TimeElapsedColumn(),
+            console=console, transient=True,
+        )
+        self._task: TaskID | None = None
+
+    def attach(self, bus: EventBus) -> None:
+        bus.subscribe(RunStarted, self._started)
+        bus.subscribe(ActivityStarted, self._activity_started)
+        bus.subscribe(CaseObserved, self._case)
+        bus.subscribe(ActivityEnded, self._activity_ended)
+
+    def __enter__(self) -> ConsoleProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def _started(self, event: RunStarted) -> None:
+        self.console.print(f"[bold]aichaos[/] run [cyan]{event.run_id}[/]: {event.title} "
+                           f"(seed {event.seed})")
+
+    def _activity_started(self, event: ActivityStarted) -> None:
+        if event.kind == "rollback":
+            return
+        self._task = self.progress.add_task(event.name, total=event.total, errors=0)
+
+    def _case(self, event: CaseObserved) -> None:
+        if self._task is not None:
+            errors = int(event.result.error_class is not None)
+            task = self.progress.tasks[self._task] if self._task < len(self.progress.tasks) else None
+            done_errors = (task.fields.get("errors", 0) if task else 0) + errors
+            self.progress.update(self._task, advance=1, errors=done_errors)
+
+    def _activity_ended(self, event: ActivityEnded) -> None:
+        if self._task is not None and event.kind != "rollback":
+            self.progress.remove_task(self._task)
+            self._task = None
+        style = _STATUS_STYLE.get(event.status, "white")
+        extra = f" - {event.error}" if event.error else ""
+        self.console.print(f"  [{style}]{event.status:>11}[/] {event.name} "
+                           f"[dim]{event.duration_s:.1f} s[/]{extra}")

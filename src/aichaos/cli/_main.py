@@ -1,0 +1,215 @@
+"""The ``aichaos`` command: a thin layer over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from aichaos import __version__
+from aichaos.cli import _templates
+from aichaos.cli._execute import execute
+from aichaos.config import Experiment, load_experiment
+from aichaos.errors import AIChaosError
+from aichaos.runner import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+
+app = typer.Typer(
+    name="aichaos",
+    help="Chaos engineering and production-readiness scoring for AI systems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="The local LLM (SmolLM2-135M-Instruct via llama-cpp-python).",
+                        no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    """Print one clean error line and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"aichaos {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Chaos engineering and production-readiness scoring for AI systems."""
+
+
+@app.command()
+def run(
+    experiment_file: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    results: Annotated[Path | None, typer.Option(help="Results directory "
+                                                 "(default: the file's report.dir).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override runtime.seed.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N golden cases.")] = None,
+    no_mask_pii: Annotated[bool, typer.Option("--no-mask-pii", help="Store prompts and "
+                                              "outputs unmasked (secrets stay masked).")] = False,
+    fail_under: Annotated[str | None, typer.Option(help="Also exit 1 when the overall grade "
+                                                   "is below this letter (A-F).")] = None,
+) -> None:
+    """Run an experiment: steady state, layer probes, steady state, rollbacks, reports.
+
+    Exit codes: 0 the hypothesis held, 1 failed or deviated (or below --fail-under),
+    2 bad input, 130 interrupted.
+    """
+    try:
+        experiment = load_experiment(experiment_file)
+        if seed is not None:
+            experiment.runtime.seed = seed
+        if no_mask_pii:
+            experiment.store.mask_pii = False
+        if limit is not None:
+            _apply_limit(experiment, limit)
+        if fail_under is not None and fail_under.upper() not in "ABCDF":
+            raise fail(f"--fail-under: expected a grade A-F, got {fail_under!r}")
+        outcome, out_dir = execute(experiment, console, results_dir=results)
+    except AIChaosError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"journal and reports: [cyan]{out_dir}[/]")
+    code = outcome.exit_code
+    if code == 0 and fail_under and outcome.scorecard.overall_grade > fail_under.upper():
+        err_console.print(f"overall grade {outcome.scorecard.overall_grade} is below "
+                          f"--fail-under {fail_under.upper()}")
+        code = 1
+    raise typer.Exit(code)
+
+
+def _apply_limit(experiment: Experiment, limit: int) -> None:
+    for key in ("capability", "input_resilience", "integration", "safety"):
+        layer = getattr(experiment.layers, key)
+        if layer is not None and hasattr(layer, "limit"):
+            layer.limit = limit
+
+
+@app.command()
+def validate(experiment_file: Annotated[Path, typer.Argument(help="Experiment YAML file.")]
+             ) -> None:
+    """Check an experiment file (and its dataset) without sending anything."""
+    from aichaos.dataset import load_dataset
+    from aichaos.runner import build_suites
+
+    try:
+        experiment = load_experiment(experiment_file)
+        cases = load_dataset(experiment.dataset) if experiment.dataset else []
+        build_suites(experiment)
+    except AIChaosError as exc:
+        raise fail(str(exc)) from None
+    layers = [k for k, v in experiment.layers if v is not None and getattr(v, "enabled", True)]
+    console.print(f"[green]valid[/]: {experiment_file} - {experiment.title!r}, target "
+                  f"{experiment.target.type}, {len(cases)} cases, layers: {', '.join(layers)}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the experiment file's JSON Schema (for editor completion and validation)."""
+    sys.stdout.write(json.dumps(Experiment.model_json_schema(by_alias=True), indent=2) + "\n")
+
+
+@app.command()
+def init(
+    url: Annotated[str, typer.Argument(help="Target URL, e.g. http://127.0.0.1:8080/v1")],
+    kind: Annotated[str, typer.Option("--type", help="openai or http")] = "openai",
+    model: Annotated[str, typer.Option(help="Model name (openai targets).")] = "default",
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")] = Path(
+        "experiment.yaml"),
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Write a starter experiment (and a starter dataset) for a target URL."""
+    if kind not in {"openai", "http"}:
+        raise fail(f"--type: expected openai or http, got {kind!r}")
+    if not url.startswith(("http://", "https://")):
+        raise fail(f"URL: expected an http(s) URL, got {url!r}")
+    if output.exists() and not force:
+        raise fail(f"{output}: already exists (use --force to overwrite)")
+    dataset = output.with_name(output.stem + ".dataset.yaml")
+    target = (_templates.OPENAI_TARGET if kind == "openai" else _templates.HTTP_TARGET).format(
+        url=url, model=model)
+    output.write_text(_templates.EXPERIMENT.format(
+        title=f"Readiness of {url}", filename=output.name, target=target, dataset=dataset.name),
+        encoding="utf-8")
+    if not dataset.exists() or force:
+        dataset.write_text(_templates.DATASET, encoding="utf-8")
+    console.print(f"wrote [cyan]{output}[/] and [cyan]{dataset}[/]; next: "
+                  f"aichaos validate {output}")
+
+
+@app.command()
+def demo(
+    quick: Annotated[bool, typer.Option(help="A ~1-minute version (fewer cases).")] = False,
+    results: Annotated[Path, typer.Option(help="Results directory.")] = Path("aichaos-results"),
+) -> None:
+    """Start a real local AI system on loopback, assess it, and report (no API key needed)."""
+    from aichaos.demo._run import run_demo
+
+    try:
+        outcome, out_dir = run_demo(console, quick=quick, results_dir=results)
+    except AIChaosError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"journal and reports: [cyan]{out_dir}[/] (open report.html in a browser)")
+    raise typer.Exit(outcome.exit_code)
+
+
+@model_app.command("serve")
+def model_serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free port).")] = 8080,
+    n_ctx: Annotated[int, typer.Option(help="Context window, tokens.")] = 2048,
+) -> None:
+    """Serve SmolLM2-135M-Instruct on an OpenAI-compatible endpoint until Ctrl-C."""
+    import time
+
+    from aichaos.demo import start_model_server
+
+    try:
+        server = start_model_server(port=port, n_ctx=n_ctx)
+    except AIChaosError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"model server: [cyan]{server.base_url}[/] (model smollm2-135m-instruct); "
+                  "Ctrl-C to stop")
+    try:
+        while server.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def _mount_optional() -> None:
+    """Mount component sub-commands (proxy, load) that ship their own typer apps."""
+    import importlib
+
+    for name, module in (("proxy", "aichaos.proxy._cli"), ("load", "aichaos.load._cli")):
+        try:
+            sub = importlib.import_module(module).app
+        except (ImportError, AttributeError):
+            continue
+        app.add_typer(sub, name=name)
+
+
+_mount_optional()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,117 @@
+"""Load and validate experiment files, translating every problem into one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from aichaos.config._model import Experiment
+from aichaos.errors import ConfigError
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in {"openai", "http", "python", "mock"} and parts == ["target"]:
+            continue  # the discriminator tag pydantic inserts; not a key the user wrote
+        elif item.startswith(("function-", "constrained-")):
+            continue
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts) or "(top level)"
+
+
+_EXPECTED = {
+    "string_type": "expected a string",
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+}
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    """One line for a pydantic error: ``source: field.path: message (got value)``.
+
+    When several fields are wrong, the first is named and the count of the others follows.
+    """
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = _location(tuple(first["loc"]))
+    kind = first["type"]
+    msg = first["msg"]
+    if kind == "extra_forbidden":
+        msg = "unknown key (check spelling; see `aichaos schema`)"
+    elif kind == "missing":
+        msg = "required field is missing"
+    elif kind == "union_tag_invalid":
+        msg = f"unknown type; expected one of {first.get('ctx', {}).get('expected_tags', '')}"
+    elif kind == "union_tag_not_found":
+        msg = "missing 'type' (openai, http, python or mock)"
+    elif kind in _EXPECTED:
+        msg = _EXPECTED[kind]
+    elif kind == "literal_error":
+        msg = f"expected {first.get('ctx', {}).get('expected', 'one of the allowed values')}"
+    msg = msg.removeprefix("Value error, ")
+    got = "" if kind in {"missing", "extra_forbidden"} else f" (got {_short(first.get('input'))})"
+    more = f" [+{len(errors) - 1} more]" if len(errors) > 1 else ""
+    return f"{source}: {loc}: {msg}{got}{more}"
+
+
+def parse_experiment(data: Any, source: str = "<experiment>") -> Experiment:
+    """Validate already-parsed experiment data.
+
+    Raises:
+        ConfigError: the data does not describe a valid experiment.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {_short(data)}")
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from exc
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read a YAML experiment file, validate it, and make relative paths absolute.
+
+    The ``dataset`` path is resolved against the experiment file's directory.
+
+    Raises:
+        ConfigError: the file is missing, not YAML, or not a valid experiment.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{p}: experiment file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read experiment file: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{p}: {where}invalid YAML: {problem}") from exc
+    experiment = parse_experiment(data, str(p))
+    if experiment.dataset and not Path(experiment.dataset).is_absolute():
+        experiment.dataset = str((p.parent / experiment.dataset).resolve())
+    return experiment

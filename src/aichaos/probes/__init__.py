@@ -1,0 +1,17 @@
+"""Probe suites, one per layer of the AI Production Readiness Stack."""
+
+from aichaos.probes._base import PlannedCase, ProbeSuite, RunAborted, SuiteContext, suites
+from aichaos.probes._capability import CapabilitySuite
+from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
+
+__all__ = [
+    "CapabilitySuite",
+    "PlannedCase",
+    "ProbeSuite",
+    "RunAborted",
+    "SuiteContext",
+    "failing_cases",
+    "latency_metrics",
+    "reproduce_command",
+    "suites",
+]

@@ -1,0 +1,170 @@
+"""Probe suites: one per readiness layer. A suite builds cases, sends them, and scores them.
+
+Suites register by name in :data:`suites` with their layer. The runner gives each suite a
+:class:`SuiteContext` that sends planned cases concurrently, scores answers off the event
+loop, publishes :class:`~aichaos.runner.CaseSent` / :class:`~aichaos.runner.CaseObserved`
+events, and enforces the experiment's abort tolerance.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from aichaos._registry import Registry
+from aichaos.config import Experiment
+from aichaos.dataset import Case
+from aichaos.errors import AIChaosError
+from aichaos.report import LayerResult
+from aichaos.runner._events import CaseObserved, CaseResult, CaseSent, EventBus
+from aichaos.scoring import Scorer
+from aichaos.targets import Target, TargetRequest
+
+
+class RunAborted(AIChaosError):
+    """The run crossed the experiment's abort tolerance (``runtime.abort``)."""
+
+
+@dataclass(slots=True)
+class PlannedCase:
+    """A case ready to send: the request plus the condition (variant) that shaped it."""
+
+    case: Case
+    request: TargetRequest
+    variant: str = "clean"
+    seed: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    scorer: Scorer | None = None  # overrides the suite's default scorer for this case
+
+
+Rollback = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class SuiteContext:
+    """What a probe suite may use. ``rollbacks`` collects undo actions the runner always runs."""
+
+    run_id: str
+    experiment: Experiment
+    target: Target
+    cases: list[Case]
+    bus: EventBus
+    seed: int
+    concurrency: int = 2
+    rollbacks: list[tuple[str, Rollback]] = field(default_factory=list)
+    observed: int = 0
+    errors: int = 0
+    on_progress: Callable[[int], None] | None = None
+
+    def plan(self, case: Case, variant: str = "clean", text: str | None = None,
+             **metadata: Any) -> PlannedCase:
+        """A :class:`PlannedCase` for ``case`` (``text`` replaces its input when given)."""
+        request = TargetRequest(
+            input=case.input if text is None else text,
+            context=case.context,
+            case_id=case.id,
+            metadata={"variant": variant, **metadata},
+        )
+        return PlannedCase(case, request, variant, self.seed, metadata)
+
+    async def send_all(
+        self,
+        planned: Sequence[PlannedCase],
+        *,
+        layer: int,
+        suite: str,
+        scorer: Scorer | None,
+        pass_threshold: float = 0.5,
+    ) -> list[CaseResult]:
+        """Send every planned case (``concurrency`` at a time) and score the answers.
+
+        Results come back in ``planned`` order. A case whose target call failed gets
+        ``passed=False`` and ``score=0.0`` when a scorer is given.
+
+        Raises:
+            RunAborted: the share of errored cases so far left ``runtime.abort.error_rate``
+                (checked once at least 10 cases were observed).
+        """
+        sem = asyncio.Semaphore(self.concurrency)
+        results: list[CaseResult | None] = [None] * len(planned)
+
+        async def one(i: int, item: PlannedCase) -> None:
+            async with sem:
+                results[i] = await self.send_one(item, layer=layer, suite=suite, scorer=scorer,
+                                                 pass_threshold=pass_threshold)
+
+        async with anyio.create_task_group() as tg:
+            for i, item in enumerate(planned):
+                tg.start_soon(one, i, item)
+        return [r for r in results if r is not None]
+
+    async def send_one(self, item: PlannedCase, *, layer: int, suite: str,
+                       scorer: Scorer | None, pass_threshold: float = 0.5) -> CaseResult:
+        """Send one planned case, score it, publish its events, and check the abort rule."""
+        self.bus.publish(CaseSent(self.run_id, layer, suite, item.case.id, item.variant))
+        resp = await self.target.send(item.request)
+        passed: bool | None = None
+        value: float | None = None
+        scores: dict[str, float] = {}
+        explanation = resp.error
+        scorer = item.scorer or scorer
+        if scorer is not None:
+            if resp.ok:
+                verdict = await anyio.to_thread.run_sync(scorer.score, resp.output, item.case)
+                value, passed = verdict.value, verdict.passed and verdict.value >= pass_threshold
+                scores[scorer.name] = verdict.value
+                explanation = verdict.explanation
+            else:
+                value, passed = 0.0, False
+        result = CaseResult(
+            run_id=self.run_id, layer=layer, suite=suite, case_id=item.case.id,
+            variant=item.variant, input=item.request.input, expected=item.case.expected,
+            output=resp.output, passed=passed, score=value, scores=scores,
+            error_class=resp.error_class, error=resp.error, status=resp.status,
+            e2e_s=resp.e2e_s, ttft_s=resp.ttft_s, input_tokens=resp.input_tokens,
+            output_tokens=resp.output_tokens, finish_reason=resp.finish_reason,
+            seed=item.seed, metadata={**item.metadata, "explanation": explanation,
+                                      "itl_s": resp.itl_s},
+        )
+        self.bus.publish(CaseObserved(result))
+        self.observed += 1
+        self.errors += 0 if resp.ok else 1
+        if self.on_progress is not None:
+            self.on_progress(1)
+        self._check_abort()
+        return result
+
+    def _check_abort(self) -> None:
+        tolerance = self.experiment.runtime.abort.error_rate
+        if tolerance is None or self.observed < 10:
+            return
+        rate = self.errors / self.observed
+        if not tolerance.holds(rate):
+            raise RunAborted(
+                f"error rate {rate:.0%} over {self.observed} cases left runtime.abort.error_rate "
+                f"({tolerance.describe()})"
+            )
+
+
+class ProbeSuite(abc.ABC):
+    """A layer's probe suite. Subclasses set ``layer`` and ``name`` and implement :meth:`run`."""
+
+    layer: int = 0
+    name: str = ""
+    spec: tuple[str, dict[str, Any]] = ("", {})
+
+    def planned_count(self, ctx: SuiteContext) -> int | None:
+        """How many cases :meth:`run` will send (for progress bars), when known."""
+        return None
+
+    @abc.abstractmethod
+    async def run(self, ctx: SuiteContext) -> LayerResult:
+        """Run the suite and score the layer. Failures of the target are observations."""
+
+
+suites: Registry[ProbeSuite] = Registry("probe suite")

@@ -1,0 +1,63 @@
+"""Writes the journal and the reports when a run ends (an event listener)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from aichaos.report._html import render_html
+from aichaos.report._json import render_json
+from aichaos.report._junit import render_junit
+from aichaos.report._markdown import render_markdown
+from aichaos.report._terminal import render_terminal
+from aichaos.runner._events import EventBus, RunEnded
+
+FILES = {"json": "report.json", "html": "report.html", "junit": "junit.xml",
+         "markdown": "report.md"}
+
+
+def write_reports(
+    directory: Path, scorecard: dict[str, Any], journal: dict[str, Any],
+    formats: Iterable[str], console: Console | None = None,
+) -> dict[str, Path]:
+    """Write ``journal.json`` and each requested report format into ``directory``.
+
+    Returns:
+        format name -> path written (``journal`` included).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    written = {"journal": directory / "journal.json"}
+    written["journal"].write_text(json.dumps(journal, indent=2, default=str), encoding="utf-8")
+    renderers = {"json": render_json, "html": render_html, "junit": render_junit,
+                 "markdown": render_markdown}
+    for fmt in formats:
+        if fmt == "terminal":
+            if console is not None:
+                render_terminal(scorecard, journal, console)
+            continue
+        path = directory / FILES[fmt]
+        path.write_text(renderers[fmt](scorecard, journal), encoding="utf-8")
+        written[fmt] = path
+    return written
+
+
+class ReportWriter:
+    """On :class:`RunEnded`, writes the journal and reports into ``<results_dir>/<run_id>/``."""
+
+    def __init__(self, results_dir: str | Path, formats: Iterable[str],
+                 console: Console | None = None) -> None:
+        self.results_dir = Path(results_dir)
+        self.formats = list(formats)
+        self.console = console
+        self.written: dict[str, Path] = {}
+
+    def attach(self, bus: EventBus) -> None:
+        bus.subscribe(RunEnded, self.on_run_ended)
+
+    def on_run_ended(self, event: RunEnded) -> None:
+        self.written = write_reports(self.results_dir / event.run_id, event.scorecard,
+                                     event.journal, self.formats, self.console)

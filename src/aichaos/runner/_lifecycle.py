@@ -1,0 +1,229 @@
+"""The experiment lifecycle, after Chaos Toolkit:
+
+validate -> steady-state hypothesis (before) -> method (one probe suite per enabled layer)
+-> steady-state hypothesis (after) -> rollbacks (always) -> journal -> report.
+
+If the hypothesis does not hold before the method, the method is skipped and the run is
+``failed``. If it held before and not after, the run is ``deviated``. A failed rollback fails
+the run. Cancellation (Ctrl-C, SIGTERM) marks the run ``interrupted``; rollbacks still run and
+everything observed so far has already been published (and stored by the listeners).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from aichaos.config import Experiment
+from aichaos.dataset import Case, load_dataset
+from aichaos.errors import AIChaosError, ConfigError
+from aichaos.probes import ProbeSuite, RunAborted, SuiteContext, suites
+from aichaos.report import LAYERS, LayerResult, Scorecard
+from aichaos.runner._events import ActivityEnded, ActivityStarted, EventBus, RunEnded, RunStarted
+from aichaos.runner._hypothesis import check_hypothesis
+from aichaos.runner._journal import ActivityRecord, iso, new_journal
+from aichaos.targets import Target, build_target
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """What a run produced. ``exit_code``: 0 hypothesis held, 1 failed/deviated/aborted,
+    130 interrupted."""
+
+    run_id: str
+    journal: dict[str, Any]
+    scorecard: Scorecard
+
+    @property
+    def exit_code(self) -> int:
+        status = self.journal["status"]
+        if status == "interrupted":
+            return EXIT_INTERRUPTED
+        if status != "completed" or self.journal["deviated"]:
+            return EXIT_FAILED
+        return EXIT_OK
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus 6 random hex digits."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def experiment_summary(experiment: Experiment, target: Target) -> dict[str, Any]:
+    """Secret-free description of the experiment for journals, events and the store."""
+    data = experiment.model_dump(mode="json", by_alias=True, exclude={"target"})
+    data["target"] = target.describe()
+    return data
+
+
+def build_suites(experiment: Experiment) -> list[ProbeSuite]:
+    """The probe suites of the enabled layers, in layer order.
+
+    Raises:
+        ConfigError: a layer is enabled whose suite is not available in this version.
+    """
+    out = []
+    for number in sorted(LAYERS):
+        key = LAYERS[number][0]
+        config = getattr(experiment.layers, key)
+        if config is None or not getattr(config, "enabled", True):
+            continue
+        if key not in suites:
+            raise ConfigError(
+                f"layers.{key}: this aichaos version has no {LAYERS[number][1].lower()} suite yet"
+            )
+        out.append(suites.create(key, config=config))
+    return out
+
+
+class Runner:
+    """Runs one experiment against its target, publishing events on ``bus``.
+
+    Args:
+        experiment: a validated experiment.
+        bus: where events go (store, console, reports subscribe to it).
+        target: an already-built target (tests, demo); built from the experiment otherwise.
+        cases: golden cases; loaded from ``experiment.dataset`` otherwise.
+        run_id: reuse a run id (default: a new one).
+    """
+
+    def __init__(self, experiment: Experiment, bus: EventBus, *, target: Target | None = None,
+                 cases: list[Case] | None = None, run_id: str | None = None) -> None:
+        self.experiment = experiment
+        self.bus = bus
+        self.run_id = run_id or new_run_id()
+        self._target = target
+        self._cases = cases
+        self.scorecard = Scorecard()
+
+    def prepare(self) -> tuple[Target, list[Case], list[ProbeSuite]]:
+        """Validate everything that can be checked before any request is sent.
+
+        Raises:
+            ConfigError: no dataset, unreadable dataset, unavailable suite, bad plugin.
+        """
+        if self._cases is None:
+            if not self.experiment.dataset:
+                raise ConfigError("dataset: required field is missing (a golden dataset path)")
+            self._cases = load_dataset(self.experiment.dataset)
+        run_suites = build_suites(self.experiment)
+        target = self._target or build_target(self.experiment.target)
+        return target, self._cases, run_suites
+
+    async def run(self) -> RunOutcome:
+        """Run the lifecycle. Never raises for failures of the system under test.
+
+        Raises:
+            ConfigError: bad experiment or dataset (nothing was sent).
+            TargetUnreachable: nothing answers at the target (nothing was sent).
+        """
+        target, cases, run_suites = self.prepare()
+        try:
+            await target.check()
+            return await self._run(target, cases, run_suites)
+        finally:
+            await asyncio.shield(target.aclose())
+
+    async def _run(self, target: Target, cases: list[Case],
+                   run_suites: list[ProbeSuite]) -> RunOutcome:
+        exp = self.experiment
+        summary = experiment_summary(exp, target)
+        journal = new_journal(self.run_id, summary)
+        ctx = SuiteContext(self.run_id, exp, target, cases, self.bus, exp.runtime.seed,
+                           exp.runtime.concurrency)
+        self.bus.publish(RunStarted(self.run_id, exp.title, exp.runtime.seed, summary))
+        started = time.time()
+        status = "completed"
+        try:
+            status = await self._steps(ctx, journal, run_suites)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            status = "interrupted"
+        except RunAborted as exc:
+            status = "aborted"
+            journal["run"].append({"status": "aborted", "exception": [str(exc)]})
+        finally:
+            rollback_ok = await asyncio.shield(self._rollbacks(ctx, journal))
+            if not rollback_ok and status == "completed":
+                status = "failed"
+            journal["status"] = status
+            journal["end"] = iso(time.time())
+            journal["duration"] = round(time.time() - started, 3)
+            journal["aichaos"] = {"run_id": self.run_id, "scorecard": self.scorecard.to_dict()}
+            self.bus.publish(RunEnded(self.run_id, status, journal["deviated"], journal,
+                                      journal["aichaos"]["scorecard"]))
+        return RunOutcome(self.run_id, journal, self.scorecard)
+
+    async def _steps(self, ctx: SuiteContext, journal: dict[str, Any],
+                     run_suites: list[ProbeSuite]) -> str:
+        hypothesis = self.experiment.steady_state_hypothesis
+        if hypothesis is not None:
+            before = await self._hypothesis(ctx, "before")
+            journal["steady_states"]["before"] = before
+            if not before["steady_state_met"]:
+                return "failed"
+        for suite in run_suites:
+            journal["run"].append(await self._suite(ctx, suite))
+        if hypothesis is not None:
+            after = await self._hypothesis(ctx, "after")
+            journal["steady_states"]["after"] = after
+            journal["deviated"] = not after["steady_state_met"]
+        return "completed"
+
+    async def _hypothesis(self, ctx: SuiteContext, when: str) -> dict[str, Any]:
+        hypothesis = self.experiment.steady_state_hypothesis
+        assert hypothesis is not None
+        name = f"steady-state-hypothesis.{when}"
+        self.bus.publish(ActivityStarted(self.run_id, name, "hypothesis",
+                                         min(hypothesis.sample, len(ctx.cases))))
+        t0 = time.perf_counter()
+        result = await check_hypothesis(ctx, hypothesis, when)
+        status = "succeeded" if result["steady_state_met"] else "failed"
+        self.bus.publish(ActivityEnded(self.run_id, name, "hypothesis", status,
+                                       time.perf_counter() - t0))
+        return result
+
+    async def _suite(self, ctx: SuiteContext, suite: ProbeSuite) -> dict[str, Any]:
+        record = ActivityRecord("probe", f"layer{suite.layer}.{suite.name}", layer=suite.layer)
+        self.bus.publish(ActivityStarted(self.run_id, record.name, "probe",
+                                         suite.planned_count(ctx)))
+        t0 = time.perf_counter()
+        try:
+            result = await suite.run(ctx)
+        except (asyncio.CancelledError, KeyboardInterrupt, RunAborted):
+            self.bus.publish(ActivityEnded(self.run_id, record.name, "probe", "interrupted",
+                                           time.perf_counter() - t0))
+            raise
+        except AIChaosError as exc:
+            self.scorecard.set(LayerResult(suite.layer, note=f"not measured: {exc}"))
+            self.bus.publish(ActivityEnded(self.run_id, record.name, "probe", "failed",
+                                           time.perf_counter() - t0, str(exc)))
+            return record.finish("failed", error=str(exc))
+        self.scorecard.set(result)
+        self.bus.publish(ActivityEnded(self.run_id, record.name, "probe", "succeeded",
+                                       time.perf_counter() - t0))
+        return record.finish("succeeded", output={"score": result.score, "grade": result.grade,
+                                                  "metrics": result.metrics})
+
+    async def _rollbacks(self, ctx: SuiteContext, journal: dict[str, Any]) -> bool:
+        """Run every registered rollback, newest first; return False if any failed."""
+        ok = True
+        for name, action in reversed(ctx.rollbacks):
+            record = ActivityRecord("action", name)
+            self.bus.publish(ActivityStarted(self.run_id, name, "rollback"))
+            try:
+                await action()
+            except Exception as exc:  # a failed rollback fails the run, it never hides
+                ok = False
+                journal["rollbacks"].append(record.finish("failed", error=repr(exc)))
+                self.bus.publish(ActivityEnded(self.run_id, name, "rollback", "failed", 0.0,
+                                               repr(exc)))
+                continue
+            journal["rollbacks"].append(record.finish("succeeded"))
+            self.bus.publish(ActivityEnded(self.run_id, name, "rollback", "succeeded", 0.0))
+        ctx.rollbacks.clear()
+        return ok

@@ -1,0 +1,38 @@
+"""Scorers (exact, contains, regex, JSON Schema, semantic) and confidence intervals."""
+
+from aichaos.scoring._base import Score, Scorer, build_scorer, expected_list, scorers
+from aichaos.scoring._pii import PiiMatch, find_pii, luhn_valid, mask_pii
+from aichaos.scoring._semantic import SemanticScorer, embed, embedding_model, similarity
+from aichaos.scoring._stats import Estimate, mean_ci, percentile, proportion_ci
+from aichaos.scoring._text import (
+    ContainsScorer,
+    ExactScorer,
+    JsonSchemaScorer,
+    RegexScorer,
+    normalize,
+)
+
+__all__ = [
+    "ContainsScorer",
+    "Estimate",
+    "ExactScorer",
+    "JsonSchemaScorer",
+    "PiiMatch",
+    "RegexScorer",
+    "Score",
+    "Scorer",
+    "SemanticScorer",
+    "build_scorer",
+    "embed",
+    "embedding_model",
+    "expected_list",
+    "find_pii",
+    "luhn_valid",
+    "mask_pii",
+    "mean_ci",
+    "normalize",
+    "percentile",
+    "proportion_ci",
+    "scorers",
+    "similarity",
+]

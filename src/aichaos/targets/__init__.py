@@ -1,0 +1,22 @@
+"""Adapters to the system under test: ``async send(request) -> response`` plus ``aclose()``."""
+
+from aichaos.targets._base import ERROR_CLASSES, Target, TargetRequest, TargetResponse
+from aichaos.targets._factory import build_target
+from aichaos.targets._http import HttpTarget, render_body
+from aichaos.targets._mock import MockTarget
+from aichaos.targets._openai import OpenAITarget
+from aichaos.targets._python import PythonTarget, import_function
+
+__all__ = [
+    "ERROR_CLASSES",
+    "HttpTarget",
+    "MockTarget",
+    "OpenAITarget",
+    "PythonTarget",
+    "Target",
+    "TargetRequest",
+    "TargetResponse",
+    "build_target",
+    "import_function",
+    "render_body",
+]

@@ -1,0 +1,124 @@
+"""The target interface: one method wide, like an httpx transport.
+
+A target adapts the system under test to ``async send(request) -> response``. A failure
+inside the system under test (HTTP 500, timeout, crash, garbage) is *not* raised: it comes back
+as a :class:`TargetResponse` whose ``error_class`` says what happened. Only problems that make
+assessment impossible from the start raise (:class:`aichaos.errors.TargetUnreachable` from
+:meth:`Target.check`).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+# Error classes recorded on a response; shared vocabulary of the degradation classes in
+# shared/DESIGN.md (layer 3): timeout = hang past the client timeout, connection = crash /
+# connection failure, http_4xx/http_5xx = error response, invalid_response = the answer could
+# not be read (non-JSON, wrong shape), stream = broken stream (cut, mid-stream error event).
+ERROR_CLASSES = (
+    "timeout",
+    "connection",
+    "http_429",
+    "http_4xx",
+    "http_5xx",
+    "invalid_response",
+    "stream",
+    "exception",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRequest:
+    """One input sent to the system under test.
+
+    Attributes:
+        input: the user's text, exactly as it should arrive (may be empty or malformed).
+        context: optional reference text (retrieved document, policy) given with the input.
+        case_id: the golden case this request came from, for correlation.
+        metadata: free-form labels (perturbation, toxic) carried into observations.
+    """
+
+    input: str
+    context: str | None = None
+    case_id: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TargetResponse:
+    """What the system under test did with one request.
+
+    Attributes:
+        output: the answer text ("" when there was none).
+        status: HTTP status code, or None for in-process targets and failed connections.
+        error_class: None on success, else one of :data:`ERROR_CLASSES`.
+        error: one-line description of the error (no secrets), or None.
+        e2e_s: end-to-end latency in seconds, from send to the last byte / return.
+        ttft_s: time to first token in seconds (first non-empty content chunk of a stream;
+            equal to ``e2e_s`` for non-streaming responses), or None when nothing arrived.
+        chunk_times_s: arrival time of each content chunk in seconds since send (streams).
+        finish_reason: the provider's finish_reason, or None when absent.
+        input_tokens: prompt tokens from the response's usage, or None when not reported.
+        output_tokens: completion tokens from the response's usage, or None.
+        raw: the decoded response body (JSON targets) for debugging, or None.
+    """
+
+    output: str = ""
+    status: int | None = None
+    error_class: str | None = None
+    error: str | None = None
+    e2e_s: float = 0.0
+    ttft_s: float | None = None
+    chunk_times_s: list[float] = field(default_factory=list)
+    finish_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    raw: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the target answered without an error class."""
+        return self.error_class is None
+
+    @property
+    def itl_s(self) -> list[float]:
+        """Inter-token latencies in seconds: gaps between consecutive content chunks.
+
+        The first chunk is excluded (vLLM's TPOT/ITL convention: the first token's wait is
+        TTFT, not ITL).
+        """
+        t = self.chunk_times_s
+        return [b - a for a, b in zip(t, t[1:], strict=False)]
+
+
+class Target(abc.ABC):
+    """A system under test. Subclasses implement :meth:`send`; :meth:`aclose` frees resources."""
+
+    #: registered name of the target type (``openai``, ``http``, ``python``, ``mock``)
+    kind: str = ""
+
+    @abc.abstractmethod
+    async def send(self, request: TargetRequest) -> TargetResponse:
+        """Send one request; never raises for failures of the system under test."""
+
+    async def check(self) -> None:
+        """Fail fast when the target cannot be reached at all.
+
+        Raises:
+            TargetUnreachable: nothing answers at the target's address.
+        """
+
+    async def aclose(self) -> None:
+        """Release connections and other resources."""
+
+    async def __aenter__(self) -> Target:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def describe(self) -> dict[str, Any]:
+        """A secret-free description of the target for journals and reports."""
+        return {"type": self.kind}
