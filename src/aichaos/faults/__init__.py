@@ -1,0 +1,41 @@
+"""Fault specs shared by the chaos proxy and in-process injection.
+
+Toxics have Toxiproxy's shape ``{name, type, stream, toxicity, attributes}``; every type is
+registered in :data:`TOXICS` with a summary and declared attributes. Build one with
+:func:`build_toxic`; list the types with :func:`describe_types`.
+"""
+
+from aichaos.faults import _json, _llm, _tcp  # noqa: F401  (importing registers the toxics)
+from aichaos.faults._base import (
+    MATCH_ATTRS,
+    STREAMS,
+    TOXICS,
+    Attr,
+    CutConnection,
+    Exchange,
+    Reply,
+    Toxic,
+    build_toxic,
+    describe_types,
+    register,
+    toxic_class,
+)
+from aichaos.faults._bodies import error_body, sse_error_event, sse_events
+
+__all__ = [
+    "MATCH_ATTRS",
+    "STREAMS",
+    "TOXICS",
+    "Attr",
+    "CutConnection",
+    "Exchange",
+    "Reply",
+    "Toxic",
+    "build_toxic",
+    "describe_types",
+    "error_body",
+    "register",
+    "sse_error_event",
+    "sse_events",
+    "toxic_class",
+]

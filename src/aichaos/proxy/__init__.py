@@ -1,0 +1,20 @@
+"""The chaos proxy: an HTTP reverse proxy per dependency that applies toxics.
+
+Use :class:`ChaosProxy` in-process, its control REST API (Toxiproxy's shape) over HTTP with
+:class:`ProxyClient`, or the ``aichaos proxy`` command line.
+"""
+
+from aichaos.proxy._client import ProxyClient
+from aichaos.proxy._control import build_app
+from aichaos.proxy._server import ChaosProxy, Proxy, parse_listen
+from aichaos.proxy._traffic import TrafficLog, TrafficRecord
+
+__all__ = [
+    "ChaosProxy",
+    "Proxy",
+    "ProxyClient",
+    "TrafficLog",
+    "TrafficRecord",
+    "build_app",
+    "parse_listen",
+]
