@@ -10,6 +10,7 @@ plugins on import.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -98,10 +99,8 @@ class Registry(Generic[T]):
             instance = info.factory(**arguments)
         except (TypeError, ValueError) as exc:
             raise PluginError(f"{self.kind} {name!r}: {exc}") from exc
-        try:
+        with contextlib.suppress(AttributeError):  # frozen/slotted instances keep their own
             instance.spec = (name, dict(arguments))  # type: ignore[attr-defined]
-        except AttributeError:  # frozen or slotted instances keep their own spec
-            pass
         return instance
 
     def get(self, name: str) -> PluginInfo[T]:

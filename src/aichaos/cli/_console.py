@@ -55,7 +55,7 @@ class ConsoleProgress:
     def _case(self, event: CaseObserved) -> None:
         if self._task is not None:
             errors = int(event.result.error_class is not None)
-            task = self.progress.tasks[self._task] if self._task < len(self.progress.tasks) else None
+            task = next((t for t in self.progress.tasks if t.id == self._task), None)
             done_errors = (task.fields.get("errors", 0) if task else 0) + errors
             self.progress.update(self._task, advance=1, errors=done_errors)
 

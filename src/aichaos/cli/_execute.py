@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from aichaos.cli._console import ConsoleProgress
 from aichaos.config import Experiment
 from aichaos.dataset import Case
 from aichaos.report._writer import ReportWriter
-from aichaos.runner import EventBus, RunOutcome, Runner
+from aichaos.runner import EventBus, Runner, RunOutcome
 from aichaos.store import ResultStore, default_url
 from aichaos.targets import Target
 
@@ -29,18 +30,15 @@ async def _run_cancellable(runner: Runner) -> RunOutcome:
     task = asyncio.current_task()
     assert task is not None
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        # not available off the main thread or on some platforms: Ctrl-C still cancels
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, task.cancel)
-        except (NotImplementedError, RuntimeError):  # not the main thread / platform
-            pass
     try:
         return await runner.run()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):
-                pass
 
 
 def execute(

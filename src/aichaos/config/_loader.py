@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,29 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
+def _location(loc: tuple[int | str, ...], data: Any, prefix: str = "") -> str:
+    """The field path the user wrote, e.g. ``layers.capability.scorer.type``.
+
+    pydantic puts union-member and validator tags into error locations (``openai``,
+    ``literal['all']``, ``function-after[...]``); they are dropped by walking the location
+    alongside the input: a key is kept when its parent is a mapping that holds it, or when it
+    is the last part (a missing field).
+    """
+    parts: list[str] = [prefix] if prefix else []
+    node: Any = data
+    for i, item in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(item, int) and isinstance(node, list):
             parts.append(f"[{item}]")
-        elif item in {"openai", "http", "python", "mock"} and parts == ["target"]:
-            continue  # the discriminator tag pydantic inserts; not a key the user wrote
-        elif item.startswith(("function-", "constrained-")):
-            continue
-        else:
+            node = node[item] if item < len(node) else None
+        elif isinstance(item, str) and isinstance(node, dict) and (item in node or last):
             parts.append(("." if parts else "") + item)
+            node = node.get(item)
+        # anything else is a pydantic tag the user never wrote
     return "".join(parts) or "(top level)"
+
+
+_SECRET_FIELD = re.compile(r"(?:^|_)(?:key|secret|token|password)$", re.IGNORECASE)
 
 
 _EXPECTED = {
@@ -47,14 +59,23 @@ _EXPECTED = {
 }
 
 
-def format_validation_error(source: str, exc: ValidationError) -> str:
+def format_validation_error(
+    source: str, exc: ValidationError, data: Any = None, prefix: str = ""
+) -> str:
     """One line for a pydantic error: ``source: field.path: message (got value)``.
 
+    Args:
+        source: file name (or label) the data came from.
+        exc: the validation error.
+        data: the validated input, used to keep only keys the user wrote in the path.
+        prefix: path of ``data`` within the file, e.g. ``cases[3]``.
+
     When several fields are wrong, the first is named and the count of the others follows.
+    The offending value is never echoed for secret-like fields (``api_key``, ``token``...).
     """
     errors = exc.errors(include_url=False)
     first = errors[0]
-    loc = _location(tuple(first["loc"]))
+    loc = _location(tuple(first["loc"]), data, prefix)
     kind = first["type"]
     msg = first["msg"]
     if kind == "extra_forbidden":
@@ -70,7 +91,9 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
     elif kind == "literal_error":
         msg = f"expected {first.get('ctx', {}).get('expected', 'one of the allowed values')}"
     msg = msg.removeprefix("Value error, ")
-    got = "" if kind in {"missing", "extra_forbidden"} else f" (got {_short(first.get('input'))})"
+    secret = any(_SECRET_FIELD.search(str(p)) for p in first["loc"])
+    quiet = secret or kind in {"missing", "extra_forbidden"}
+    got = "" if quiet else f" (got {_short(first.get('input'))})"
     more = f" [+{len(errors) - 1} more]" if len(errors) > 1 else ""
     return f"{source}: {loc}: {msg}{got}{more}"
 
@@ -86,7 +109,7 @@ def parse_experiment(data: Any, source: str = "<experiment>") -> Experiment:
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(source, exc)) from exc
+        raise ConfigError(format_validation_error(source, exc, data)) from exc
 
 
 def load_experiment(path: str | Path) -> Experiment:

@@ -50,7 +50,8 @@ def _read_rows(path: Path) -> list[Any]:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark else ""
-            raise DatasetError(f"{path}: {where}invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+            problem = getattr(exc, "problem", exc)
+            raise DatasetError(f"{path}: {where}invalid YAML: {problem}") from exc
         if isinstance(data, dict) and "cases" in data:
             data = data["cases"]
         if not isinstance(data, list):
@@ -104,7 +105,9 @@ def load_dataset(path: str | Path) -> list[Case]:
         try:
             case = Case.model_validate(row)
         except ValidationError as exc:
-            raise DatasetError(format_validation_error(f"{p}: cases[{i}]", exc)) from exc
+            raise DatasetError(
+                format_validation_error(str(p), exc, row, prefix=f"cases[{i}]")
+            ) from exc
         if case.id in seen:
             raise DatasetError(f"{p}: cases[{i}].id: duplicate id {case.id!r}")
         seen.add(case.id)

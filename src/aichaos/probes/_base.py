@@ -98,14 +98,18 @@ class SuiteContext:
                 results[i] = await self.send_one(item, layer=layer, suite=suite, scorer=scorer,
                                                  pass_threshold=pass_threshold)
 
-        async with anyio.create_task_group() as tg:
-            for i, item in enumerate(planned):
-                tg.start_soon(one, i, item)
+        try:
+            async with anyio.create_task_group() as tg:
+                for i, item in enumerate(planned):
+                    tg.start_soon(one, i, item)
+        except BaseExceptionGroup as group:  # surface the first real error, not the group
+            raise _first_leaf(group) from None
         return [r for r in results if r is not None]
 
     async def send_one(self, item: PlannedCase, *, layer: int, suite: str,
                        scorer: Scorer | None, pass_threshold: float = 0.5) -> CaseResult:
         """Send one planned case, score it, publish its events, and check the abort rule."""
+        self._check_abort()
         self.bus.publish(CaseSent(self.run_id, layer, suite, item.case.id, item.variant))
         resp = await self.target.send(item.request)
         passed: bool | None = None
@@ -129,7 +133,8 @@ class SuiteContext:
             e2e_s=resp.e2e_s, ttft_s=resp.ttft_s, input_tokens=resp.input_tokens,
             output_tokens=resp.output_tokens, finish_reason=resp.finish_reason,
             seed=item.seed, metadata={**item.metadata, "explanation": explanation,
-                                      "itl_s": resp.itl_s},
+                                      "itl_s": resp.itl_s,
+                                      "token_source": resp.token_source},
         )
         self.bus.publish(CaseObserved(result))
         self.observed += 1
@@ -149,6 +154,11 @@ class SuiteContext:
                 f"error rate {rate:.0%} over {self.observed} cases left runtime.abort.error_rate "
                 f"({tolerance.describe()})"
             )
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 class ProbeSuite(abc.ABC):

@@ -153,5 +153,5 @@ class EventBus:
     def publish(self, event: Event) -> None:
         """Deliver ``event`` to its listeners, in subscription order."""
         for event_type in type(event).__mro__:
-            for listener in self._listeners.get(event_type, ()):  # type: ignore[call-overload]
+            for listener in self._listeners.get(event_type, ()):
                 listener(event)

@@ -23,7 +23,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "iban": re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
     "us_ssn": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
     "phone": re.compile(
-        r"(?<![\w+])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?|\d{2,4}[ .\-])\d{3,4}[ .\-]?\d{3,4}\b"
+        r"(?<![\w+])(?<!\d[ .\-])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?|\d{2,4}[ .\-])"
+        r"\d{3,4}[ .\-]?\d{3,4}\b(?![ .\-]?\d)"
     ),
     "ipv4": re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"),
 }
@@ -72,9 +73,9 @@ def find_pii(text: str, secrets: Iterable[str] = ()) -> list[PiiMatch]:
             found.append(PiiMatch(kind, m.start(), m.end(), m.group()))
     found.sort(key=lambda m: (m.start, -(m.end - m.start)))
     out: list[PiiMatch] = []
-    for m in found:
-        if not out or m.start >= out[-1].end:
-            out.append(m)
+    for hit in found:
+        if not out or hit.start >= out[-1].end:
+            out.append(hit)
     return out
 
 

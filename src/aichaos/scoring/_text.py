@@ -73,7 +73,10 @@ class RegexScorer(Scorer):
     name = "regex"
 
     def __init__(self, pattern: str | None = None) -> None:
-        self.pattern = re.compile(pattern, re.IGNORECASE) if pattern else None
+        try:
+            self.pattern = re.compile(pattern, re.IGNORECASE) if pattern else None
+        except re.error as exc:
+            raise ValueError(f"invalid pattern {pattern!r}: {exc}") from exc
 
     def score(self, output: str, case: Case) -> Score:
         patterns = [self.pattern] if self.pattern else [

@@ -10,6 +10,7 @@ assessment impossible from the start raise (:class:`aichaos.errors.TargetUnreach
 from __future__ import annotations
 
 import abc
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,10 @@ class TargetResponse:
         input_tokens: prompt tokens from the response's usage, or None when not reported.
         output_tokens: completion tokens from the response's usage, or None.
         raw: the decoded response body (JSON targets) for debugging, or None.
+        token_source: where the token counts came from: ``usage`` (the provider's own
+            count), ``chunks`` (streamed content chunks counted as tokens, when the stream
+            carried no usage; exact for llama.cpp and vLLM, which send one token per chunk,
+            an estimate elsewhere) or None (no counts).
     """
 
     output: str = ""
@@ -76,6 +81,7 @@ class TargetResponse:
     input_tokens: int | None = None
     output_tokens: int | None = None
     raw: Any = None
+    token_source: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -90,7 +96,7 @@ class TargetResponse:
         TTFT, not ITL).
         """
         t = self.chunk_times_s
-        return [b - a for a, b in zip(t, t[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(t)]
 
 
 class Target(abc.ABC):

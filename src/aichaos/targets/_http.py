@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import jinja2
 from jsonpath_ng.exceptions import JsonPathParserError
-from jsonpath_ng.ext import parse as jsonpath_parse
+from jsonpath_ng.ext.parser import parse as jsonpath_parse
 
 from aichaos.config import HttpTargetConfig
 from aichaos.errors import ConfigError, TargetUnreachable

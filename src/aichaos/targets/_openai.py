@@ -14,7 +14,9 @@ from aichaos.errors import TargetUnreachable
 from aichaos.targets._base import Target, TargetRequest, TargetResponse
 from aichaos.targets._errors import classify_exception, classify_http_status
 
-_ENV = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_ENV = jinja2.Environment(
+    autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+)
 
 
 class OpenAITarget(Target):
@@ -116,7 +118,9 @@ class OpenAITarget(Target):
             return
         _read_usage(data, resp)
 
-    async def _send_stream(self, request: TargetRequest, resp: TargetResponse, start: float) -> None:
+    async def _send_stream(
+        self, request: TargetRequest, resp: TargetResponse, start: float
+    ) -> None:
         async with self._client.stream("POST", self._url, json=self._body(request)) as r:
             resp.status = r.status_code
             if (cls := classify_http_status(r.status_code)) is not None:
@@ -158,6 +162,8 @@ class OpenAITarget(Target):
                     if choice.get("finish_reason"):
                         resp.finish_reason = choice["finish_reason"]
             resp.output = "".join(parts)
+            if resp.output_tokens is None and resp.chunk_times_s:
+                resp.output_tokens, resp.token_source = len(resp.chunk_times_s), "chunks"
             if resp.finish_reason is None:
                 resp.error_class = "stream"
                 resp.error = "stream ended without finish_reason" + (
@@ -172,6 +178,7 @@ def _read_usage(data: Any, resp: TargetResponse) -> None:
     if isinstance(usage, dict):
         resp.input_tokens = usage.get("prompt_tokens", resp.input_tokens)
         resp.output_tokens = usage.get("completion_tokens", resp.output_tokens)
+        resp.token_source = "usage"
 
 
 def _error_message(data: Any) -> str:

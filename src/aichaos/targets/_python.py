@@ -34,7 +34,9 @@ def import_function(spec: str, path: str | None = None) -> Callable[..., Any]:
         try:
             obj = getattr(obj, part)
         except AttributeError as exc:
-            raise ConfigError(f"target.function: {module_name!r} has no attribute {attr!r}") from exc
+            raise ConfigError(
+                f"target.function: {module_name!r} has no attribute {attr!r}"
+            ) from exc
     if not callable(obj):
         raise ConfigError(f"target.function: {spec!r} is not callable")
     return obj  # type: ignore[no-any-return]
@@ -76,9 +78,9 @@ class PythonTarget(Target):
         resp = TargetResponse()
         try:
             result = await asyncio.wait_for(self._call(request), self.config.timeout_s)
-            resp.output, resp.raw = _answer_text(result), result
-            if resp.output is None:
-                resp.output = ""
+            text, resp.raw = _answer_text(result), result
+            resp.output = text or ""
+            if text is None:
                 resp.error_class = "invalid_response"
                 resp.error = f"function returned {type(result).__name__}, expected str or dict"
         except TimeoutError:
