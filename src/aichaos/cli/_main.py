@@ -191,19 +191,34 @@ def model_serve(
         server.stop()
 
 
-def _mount_optional() -> None:
-    """Mount component sub-commands (proxy, load) that ship their own typer apps."""
+#: component modules that bring their own commands: (group name or None, module). A module
+#: with a group name exposes a typer ``app`` mounted as ``aichaos NAME``; a module without
+#: one exposes ``commands``, functions added at the top level (``aichaos compare``).
+COMPONENT_COMMANDS: tuple[tuple[str | None, str], ...] = (
+    ("proxy", "aichaos.proxy._cli"),
+    ("load", "aichaos.load._cli"),
+    (None, "aichaos.drift._cli"),
+)
+
+
+def _mount_components() -> None:
     import importlib
 
-    for name, module in (("proxy", "aichaos.proxy._cli"), ("load", "aichaos.load._cli")):
+    for name, module_name in COMPONENT_COMMANDS:
         try:
-            sub = importlib.import_module(module).app
-        except (ImportError, AttributeError):
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if not module_name.startswith(exc.name or "-"):  # a broken component must say so
+                raise
             continue
-        app.add_typer(sub, name=name)
+        if name is not None:
+            app.add_typer(module.app, name=name)
+        else:
+            for command in module.commands:
+                app.command()(command)
 
 
-_mount_optional()
+_mount_components()
 
 
 def main() -> None:

@@ -1,30 +1,29 @@
 """Experiment configuration: pydantic models and the validating loader."""
 
+from aichaos.config._base import ScorerSpec, Strict
+from aichaos.config._capability import CapabilityLayer
+from aichaos.config._integration import IntegrationLayer, ToxicSpec
 from aichaos.config._loader import format_validation_error, load_experiment, parse_experiment
 from aichaos.config._model import (
-    CapabilityLayer,
     Dependency,
     Experiment,
     HttpTargetConfig,
-    InputResilienceLayer,
-    IntegrationLayer,
     Layers,
     MockTargetConfig,
-    ObservabilityLayer,
     OpenAITargetConfig,
     PythonTargetConfig,
     ReportConfig,
     Runtime,
-    SafetyLayer,
-    ScaleLayer,
-    ScorerSpec,
     Slos,
     SteadyStateHypothesis,
     StoreConfig,
     TargetConfig,
     Tolerance,
-    ToxicSpec,
 )
+from aichaos.config._observability import ObservabilityLayer
+from aichaos.config._resilience import InputResilienceLayer
+from aichaos.config._safety import SafetyLayer
+from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._values import EnvValue
 
 __all__ = [
@@ -39,6 +38,7 @@ __all__ = [
     "MockTargetConfig",
     "ObservabilityLayer",
     "OpenAITargetConfig",
+    "PriceSpec",
     "PythonTargetConfig",
     "ReportConfig",
     "Runtime",
@@ -48,6 +48,7 @@ __all__ = [
     "Slos",
     "SteadyStateHypothesis",
     "StoreConfig",
+    "Strict",
     "TargetConfig",
     "Tolerance",
     "ToxicSpec",

@@ -9,25 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from aichaos.config._base import Strict, _http_url
+from aichaos.config._capability import CapabilityLayer
+from aichaos.config._integration import IntegrationLayer
+from aichaos.config._observability import ObservabilityLayer
+from aichaos.config._resilience import InputResilienceLayer
+from aichaos.config._safety import SafetyLayer
+from aichaos.config._scale import ScaleLayer
 from aichaos.config._values import EnvSecret, EnvStr
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")) or len(value) < 10:
-        raise ValueError("expected an http(s) URL such as http://127.0.0.1:8080/v1")
-    return value
-
 
 # ---------------------------------------------------------------------------- targets
 
 
-class OpenAITargetConfig(_Strict):
+class OpenAITargetConfig(Strict):
     """Any OpenAI-compatible ``/chat/completions`` endpoint."""
 
     type: Literal["openai"]
@@ -48,7 +44,7 @@ class OpenAITargetConfig(_Strict):
     _check_url = field_validator("base_url")(staticmethod(_http_url))
 
 
-class HttpTargetConfig(_Strict):
+class HttpTargetConfig(Strict):
     """A generic JSON endpoint: a request template and a JSONPath to the answer."""
 
     type: Literal["http"]
@@ -66,7 +62,7 @@ class HttpTargetConfig(_Strict):
     _check_url = field_validator("url")(staticmethod(_http_url))
 
 
-class PythonTargetConfig(_Strict):
+class PythonTargetConfig(Strict):
     """A Python callable ``module:function`` (sync or async), called in-process."""
 
     type: Literal["python"]
@@ -75,7 +71,7 @@ class PythonTargetConfig(_Strict):
     timeout_s: float = Field(60.0, gt=0)
 
 
-class MockTargetConfig(_Strict):
+class MockTargetConfig(Strict):
     """The shipped mock target: answers from a fixed table (tests, docs, examples)."""
 
     type: Literal["mock"]
@@ -93,7 +89,7 @@ TargetConfig = Annotated[
 # ------------------------------------------------------------------- steady state
 
 
-class Tolerance(_Strict):
+class Tolerance(Strict):
     """Chaos Toolkit tolerance as a closed range: ``{min: 0.99}``, ``{max: 2.0}`` or both."""
 
     min: float | None = None
@@ -122,7 +118,7 @@ class Tolerance(_Strict):
         return " and ".join(parts)
 
 
-class Slos(_Strict):
+class Slos(Strict):
     """Service-level objectives checked by the steady-state hypothesis and used for goodput."""
 
     success_rate: Tolerance | None = Field(None, description="share of requests without error")
@@ -131,124 +127,13 @@ class Slos(_Strict):
     answer_score: Tolerance | None = Field(None, description="mean answer score, 0..1")
 
 
-class SteadyStateHypothesis(_Strict):
+class SteadyStateHypothesis(Strict):
     title: str = "healthy"
     sample: int = Field(5, ge=1, description="golden cases sent per hypothesis check")
     slos: Slos = Field(default_factory=lambda: Slos(success_rate=Tolerance(min=0.99)))
 
 
-# ------------------------------------------------------------------------ scorers
-
-
-class ScorerSpec(_Strict):
-    """A scorer by registered name with its arguments, e.g. ``{type: semantic, threshold: 0.7}``."""
-
-    model_config = ConfigDict(extra="allow")
-    type: str = "contains"
-
-
-# ------------------------------------------------------------------------- layers
-
-
-class CapabilityLayer(_Strict):
-    """Layer 1: golden dataset scored for accuracy."""
-
-    enabled: bool = True
-    scorer: ScorerSpec = Field(default_factory=ScorerSpec)
-    limit: int | None = Field(None, ge=1, description="use only the first N cases")
-    pass_threshold: float = Field(0.5, ge=0, le=1, description="case passes at score >= this")
-
-
-class InputResilienceLayer(_Strict):
-    """Layer 2: perturbations of every golden prompt."""
-
-    enabled: bool = True
-    perturbations: Literal["all"] | list[str] = "all"
-    severity: list[int] = Field(default_factory=lambda: [1, 3])
-    limit: int | None = Field(None, ge=1)
-
-
-class ToxicSpec(_Strict):
-    """A Toxiproxy-shaped toxic bound to one dependency."""
-
-    dependency: str
-    type: str
-    name: str | None = None
-    stream: Literal["upstream", "downstream"] = "downstream"
-    toxicity: float = Field(1.0, ge=0.0, le=1.0)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-
-
-class IntegrationLayer(_Strict):
-    """Layer 3: faults injected by the chaos proxy into each dependency."""
-
-    enabled: bool = True
-    toxics: list[ToxicSpec] = Field(default_factory=list)
-    limit: int | None = Field(None, ge=1)
-
-
-class SafetyLayer(_Strict):
-    """Layer 4: hallucination, prompt injection and leakage probes."""
-
-    enabled: bool = True
-    probes: list[str] = Field(default_factory=list)
-    limit: int | None = Field(None, ge=1)
-
-
-class ObservabilityLayer(_Strict):
-    """Layer 5: telemetry checks (OTLP receiver, Prometheus scrape)."""
-
-    enabled: bool = True
-    otlp: bool = True
-    prometheus_url: str | None = None
-
-
-class PriceSpec(_Strict):
-    """Price of one model, USD per 1M tokens."""
-
-    input_per_mtok: float = Field(ge=0)
-    output_per_mtok: float = Field(ge=0)
-
-
-class ScaleLayer(_Strict):
-    """Layer 6: load profiles, saturation and cost (see aichaos.load)."""
-
-    enabled: bool = True
-    profile: Literal["constant", "poisson", "bursty", "sweep", "closed"] = Field(
-        "sweep",
-        description="open-loop arrivals run one step per rate; sweep = the `arrival` "
-        "process over rates_rps; closed = `concurrency` users in a loop",
-    )
-    arrival: Literal["constant", "poisson", "bursty"] = Field(
-        "poisson", description="arrival process of a sweep"
-    )
-    rates_rps: list[Annotated[float, Field(gt=0)]] = Field(
-        default_factory=lambda: [1.0, 2.0], min_length=1
-    )
-    duration_s: float = Field(10.0, gt=0, description="measured seconds per step")
-    warmup_s: float = Field(0.0, ge=0, description="unmeasured seconds before each step")
-    concurrency: int = Field(
-        256, ge=1, description="open loop: max requests in flight; closed loop: users"
-    )
-    stop_at_saturation: bool = Field(True, description="skip higher rates once saturated")
-    throughput_ratio: float = Field(0.9, gt=0, le=1, description="knee: achieved < this x offered")
-    latency_factor: float = Field(3.0, gt=1, description="knee: p95 > this x first step's p95")
-    max_error_rate: float = Field(0.05, ge=0, le=1, description="knee: error rate above this")
-    context_window_tokens: int | None = Field(
-        None, ge=64, description="declared context window; enables the context-window probe"
-    )
-    price_model: str | None = Field(
-        None, description="model name in `pricing` (or the built-in table) for the cost model"
-    )
-    pricing: dict[str, PriceSpec] = Field(
-        default_factory=dict, description="model -> USD per 1M input/output tokens"
-    )
-    requests_per_day: float | None = Field(
-        None, ge=0, description="declared traffic level for the monthly cost projection"
-    )
-
-
-class Layers(_Strict):
+class Layers(Strict):
     capability: CapabilityLayer | None = Field(default_factory=CapabilityLayer)
     input_resilience: InputResilienceLayer | None = None
     integration: IntegrationLayer | None = None
@@ -260,29 +145,29 @@ class Layers(_Strict):
 # ------------------------------------------------------------------------ runtime
 
 
-class Dependency(_Strict):
+class Dependency(Strict):
     """A dependency of the system under test; the chaos proxy sits in front of it."""
 
     upstream: str
     listen: str | None = Field(None, description="host:port the proxy listens on")
 
 
-class Rollbacks(_Strict):
+class Rollbacks(Strict):
     strategy: Literal["always"] = "always"
 
 
-class Abort(_Strict):
+class Abort(Strict):
     error_rate: Tolerance | None = Field(None, description="abort the run beyond this error rate")
 
 
-class Runtime(_Strict):
+class Runtime(Strict):
     seed: int = 42
     concurrency: int = Field(2, ge=1, le=256, description="requests in flight at once")
     rollbacks: Rollbacks = Field(default_factory=Rollbacks)
     abort: Abort = Field(default_factory=Abort)
 
 
-class StoreConfig(_Strict):
+class StoreConfig(Strict):
     url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///<results_dir>/aichaos.db"
     )
@@ -293,12 +178,12 @@ ReportFormat = Literal["terminal", "json", "html", "junit", "markdown"]
 ALL_FORMATS: tuple[ReportFormat, ...] = ("terminal", "json", "html", "junit", "markdown")
 
 
-class ReportConfig(_Strict):
+class ReportConfig(Strict):
     dir: str = Field("aichaos-results", description="results directory (journal, reports, db)")
     formats: list[ReportFormat] = Field(default_factory=lambda: list(ALL_FORMATS))
 
 
-class Experiment(_Strict):
+class Experiment(Strict):
     """An aichaos experiment file (YAML)."""
 
     version: Literal[1] = 1

@@ -1,6 +1,13 @@
 """Probe suites, one per layer of the AI Production Readiness Stack."""
 
 from aichaos.probes._base import PlannedCase, ProbeSuite, RunAborted, SuiteContext, suites
+from aichaos.probes import (  # noqa: F401 - each module registers its layer's suite
+    _integration,
+    _observability,
+    _resilience,
+    _safety,
+    _scale,
+)
 from aichaos.probes._capability import CapabilitySuite
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
 

@@ -20,6 +20,7 @@ from aichaos._registry import Registry
 from aichaos.config import Experiment
 from aichaos.dataset import Case
 from aichaos.errors import AIChaosError
+from aichaos.proxy import ChaosProxy
 from aichaos.report import LayerResult
 from aichaos.runner._events import CaseObserved, CaseResult, CaseSent, EventBus
 from aichaos.scoring import Scorer
@@ -60,6 +61,8 @@ class SuiteContext:
     observed: int = 0
     errors: int = 0
     on_progress: Callable[[int], None] | None = None
+    #: the chaos proxy in front of the experiment's dependencies (None when it has none)
+    proxy: ChaosProxy | None = None
 
     def plan(self, case: Case, variant: str = "clean", text: str | None = None,
              **metadata: Any) -> PlannedCase:

@@ -21,6 +21,7 @@ from aichaos.config import Experiment
 from aichaos.dataset import Case, load_dataset
 from aichaos.errors import AIChaosError, ConfigError
 from aichaos.probes import ProbeSuite, RunAborted, SuiteContext, suites
+from aichaos.proxy import ChaosProxy
 from aichaos.report import LAYERS, LayerResult, Scorecard
 from aichaos.runner._events import ActivityEnded, ActivityStarted, EventBus, RunEnded, RunStarted
 from aichaos.runner._hypothesis import check_hypothesis
@@ -123,19 +124,51 @@ class Runner:
             TargetUnreachable: nothing answers at the target (nothing was sent).
         """
         target, cases, run_suites = self.prepare()
+        proxy = await self._start_proxy()
         try:
             await target.check()
-            return await self._run(target, cases, run_suites)
+            return await self._run(target, cases, run_suites, proxy)
         finally:
             await asyncio.shield(target.aclose())
+            if proxy is not None:
+                await asyncio.shield(proxy.stop())
 
-    async def _run(self, target: Target, cases: list[Case],
-                   run_suites: list[ProbeSuite]) -> RunOutcome:
+    async def _start_proxy(self) -> ChaosProxy | None:
+        """Start the chaos proxy in front of every dependency (None when there are none).
+
+        Each dependency's proxy listens on its ``listen`` address (the system under test must
+        be configured to call it), or on a free loopback port when none is given.
+
+        Raises:
+            ProxyError: a listen port is in use or an upstream does not accept connections.
+        """
+        deps = self.experiment.dependencies
+        if not deps:
+            return None
+        proxy = ChaosProxy(seed=self.experiment.runtime.seed)
+        try:
+            for name, dep in deps.items():
+                await proxy.add_proxy(name, dep.listen or "127.0.0.1:0", dep.upstream)
+            await proxy.start()
+        except BaseException:
+            await proxy.stop()
+            raise
+        return proxy
+
+    async def _run(self, target: Target, cases: list[Case], run_suites: list[ProbeSuite],
+                   proxy: ChaosProxy | None) -> RunOutcome:
         exp = self.experiment
         summary = experiment_summary(exp, target)
         journal = new_journal(self.run_id, summary)
         ctx = SuiteContext(self.run_id, exp, target, cases, self.bus, exp.runtime.seed,
-                           exp.runtime.concurrency)
+                           exp.runtime.concurrency, proxy=proxy)
+        if proxy is not None:
+            async def remove_all_toxics() -> None:
+                proxy.reset()
+                if any(p.toxics for p in proxy.proxies.values()):
+                    raise RuntimeError("toxics still active after reset")
+
+            ctx.rollbacks.append(("remove every toxic from the chaos proxy", remove_all_toxics))
         self.bus.publish(RunStarted(self.run_id, exp.title, exp.runtime.seed, summary))
         started = time.time()
         status = "completed"

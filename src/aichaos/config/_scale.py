@@ -1,0 +1,55 @@
+"""Layer 6 configuration: scalability and cost."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from aichaos.config._base import Strict
+
+
+class PriceSpec(Strict):
+    """Price of one model, USD per 1M tokens."""
+
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+
+
+class ScaleLayer(Strict):
+    """Layer 6: load profiles, saturation and cost (see aichaos.load)."""
+
+    enabled: bool = True
+    profile: Literal["constant", "poisson", "bursty", "sweep", "closed"] = Field(
+        "sweep",
+        description="open-loop arrivals run one step per rate; sweep = the `arrival` "
+        "process over rates_rps; closed = `concurrency` users in a loop",
+    )
+    arrival: Literal["constant", "poisson", "bursty"] = Field(
+        "poisson", description="arrival process of a sweep"
+    )
+    rates_rps: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [1.0, 2.0], min_length=1
+    )
+    duration_s: float = Field(10.0, gt=0, description="measured seconds per step")
+    warmup_s: float = Field(0.0, ge=0, description="unmeasured seconds before each step")
+    concurrency: int = Field(
+        256, ge=1, description="open loop: max requests in flight; closed loop: users"
+    )
+    stop_at_saturation: bool = Field(True, description="skip higher rates once saturated")
+    throughput_ratio: float = Field(0.9, gt=0, le=1, description="knee: achieved < this x offered")
+    latency_factor: float = Field(3.0, gt=1, description="knee: p95 > this x first step's p95")
+    max_error_rate: float = Field(0.05, ge=0, le=1, description="knee: error rate above this")
+    context_window_tokens: int | None = Field(
+        None, ge=64, description="declared context window; enables the context-window probe"
+    )
+    price_model: str | None = Field(
+        None, description="model name in `pricing` (or the built-in table) for the cost model"
+    )
+    pricing: dict[str, PriceSpec] = Field(
+        default_factory=dict, description="model -> USD per 1M input/output tokens"
+    )
+    requests_per_day: float | None = Field(
+        None, ge=0, description="declared traffic level for the monthly cost projection"
+    )
+
