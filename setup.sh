@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up aichaos in ./.venv (idempotent; fast when already done), then run a task:
 #   ./setup.sh demo [ARGS]   the main job: real local LLM, full readiness run, report
-#   ./setup.sh test [ARGS]   the whole test suite (pytest ARGS)
+#   ./setup.sh test [ARGS]   lint (ruff), types (mypy) and the whole test suite (pytest ARGS)
 #   ./setup.sh               set up only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -39,7 +39,10 @@ task=${1:-}
 [ $# -gt 0 ] && shift
 case "$task" in
   demo) exec "$VENV/bin/aichaos" demo "$@" ;;
-  test) exec "$VENV/bin/python" -m pytest "$@" ;;
+  test)
+    "$VENV/bin/ruff" check src tests benchmarks
+    "$VENV/bin/mypy"
+    exec "$VENV/bin/python" -m pytest "$@" ;;
   "") echo "setup: done. Activate with: source $VENV/bin/activate" ;;
   *) echo "usage: ./setup.sh [demo|test] [ARGS...]" >&2; exit 2 ;;
 esac

@@ -166,6 +166,43 @@ def demo(
     raise typer.Exit(outcome.exit_code)
 
 
+@app.command()
+def replay(
+    run_id: Annotated[str, typer.Argument(help="Run id (see the report or journal).")],
+    case: Annotated[str, typer.Option(help="Golden case id.")],
+    variant: Annotated[str, typer.Option(help="Condition: clean, a perturbation "
+                                         "name@severity, or a toxic name.")] = "clean",
+    results: Annotated[Path, typer.Option(help="Results directory holding aichaos.db.")] = Path(
+        "aichaos-results"),
+    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the results store "
+                                           "(default: <results>/aichaos.db).")] = None,
+) -> None:
+    """Re-send one stored case under the same condition and show old and new answers."""
+    from aichaos.cli._replay import run_replay
+    from aichaos.store import ResultStore
+
+    url = db or f"sqlite:///{(results / 'aichaos.db').resolve()}"
+    if db is None and not (results / "aichaos.db").is_file():
+        raise fail(f"{results / 'aichaos.db'}: results database not found (use --results)")
+    try:
+        store = ResultStore(url)
+        try:
+            result = run_replay(store, run_id, case, variant)
+        finally:
+            store.close()
+    except AIChaosError as exc:
+        raise fail(str(exc)) from None
+    r = result.response
+    console.print(f"[bold]{run_id}[/] case [cyan]{case}[/] variant [cyan]{variant}[/]")
+    console.print(f"  sent:    {result.sent!r}", highlight=False)
+    console.print(f"  stored:  {result.stored['output']!r} "
+                  f"(error {result.stored['error_class']}, score {result.stored['score']})",
+                  highlight=False)
+    verdict = f"score {result.score.value:.2f} ({result.score.explanation})" if result.score else (
+        f"error {r.error_class}: {r.error}")
+    console.print(f"  now:     {r.output!r} ({verdict}, {r.e2e_s:.2f} s)", highlight=False)
+
+
 @model_app.command("serve")
 def model_serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free port).")] = 8080,

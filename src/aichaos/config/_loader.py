@@ -135,6 +135,7 @@ def load_experiment(path: str | Path) -> Experiment:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{p}: {where}invalid YAML: {problem}") from exc
     experiment = parse_experiment(data, str(p))
+    experiment._source = str(p.resolve())
     if experiment.dataset and not Path(experiment.dataset).is_absolute():
         experiment.dataset = str((p.parent / experiment.dataset).resolve())
     return experiment

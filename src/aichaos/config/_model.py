@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from aichaos.config._base import Strict, _http_url
 from aichaos.config._capability import CapabilityLayer
@@ -200,6 +200,14 @@ class Experiment(Strict):
     runtime: Runtime = Field(default_factory=Runtime)
     store: StoreConfig = Field(default_factory=StoreConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+
+    #: the file this experiment was loaded from (None when built in code); recorded in
+    #: journals so a stored run can be replayed
+    _source: str | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> str | None:
+        return self._source
 
     @field_validator("title")
     @classmethod

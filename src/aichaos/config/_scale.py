@@ -38,7 +38,7 @@ class ScaleLayer(Strict):
     )
     stop_at_saturation: bool = Field(True, description="skip higher rates once saturated")
     throughput_ratio: float = Field(0.9, gt=0, le=1, description="knee: achieved < this x offered")
-    latency_factor: float = Field(3.0, gt=1, description="knee: p95 > this x first step's p95")
+    latency_factor: float = Field(3.0, gt=1, description="knee: p95 > this x lowest earlier p95")
     max_error_rate: float = Field(0.05, ge=0, le=1, description="knee: error rate above this")
     context_window_tokens: int | None = Field(
         None, ge=64, description="declared context window; enables the context-window probe"

@@ -59,6 +59,7 @@ def experiment_summary(experiment: Experiment, target: Target) -> dict[str, Any]
     """Secret-free description of the experiment for journals, events and the store."""
     data = experiment.model_dump(mode="json", by_alias=True, exclude={"target"})
     data["target"] = target.describe()
+    data["source"] = experiment.source
     return data
 
 

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +35,8 @@ def proportion_ci(successes: int, n: int, confidence: float = 0.95) -> Estimate:
     """
     if n < 1 or not 0 <= successes <= n:
         raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes}/{n}")
+    from scipy import stats  # imported on use: scipy.stats costs ~1 s at CLI start-up
+
     ci = stats.binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
     return Estimate(successes / n, float(ci.low), float(ci.high), n)
 
@@ -52,6 +53,8 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> Estimate:
     mean = math.fsum(values) / n
     if n == 1:
         return Estimate(mean, mean, mean, 1)
+    from scipy import stats
+
     sem = stats.sem(values)
     if not sem or math.isnan(sem):
         return Estimate(mean, mean, mean, n)

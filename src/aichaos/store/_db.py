@@ -114,8 +114,17 @@ class ResultStore:
             text = text.replace(secret, "<SECRET>")
         return text
 
+    def _mask_tree(self, data: Any) -> Any:
+        """``data`` with every string leaf cleaned (masking after serialising could corrupt
+        the JSON, e.g. a digit run across numbers taken for a phone number)."""
+        if isinstance(data, dict):
+            return {k: self._mask_tree(v) for k, v in data.items()}
+        if isinstance(data, list | tuple):
+            return [self._mask_tree(v) for v in data]
+        return self._clean(data)
+
     def _dumps(self, data: Any) -> str:
-        return str(self._clean(json.dumps(data, default=str, ensure_ascii=False)))
+        return json.dumps(self._mask_tree(data), default=str, ensure_ascii=False)
 
     def _execute(self, statement: Any) -> None:
         try:

@@ -1,0 +1,98 @@
+"""``aichaos replay``: re-send one stored case under the same condition and compare."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aichaos.config import Experiment, load_experiment
+from aichaos.dataset import Case, load_dataset
+from aichaos.errors import ConfigError
+from aichaos.perturb import perturbations, to_transport
+from aichaos.proxy import ChaosProxy
+from aichaos.scoring import Score, build_scorer
+from aichaos.store import ResultStore
+from aichaos.targets import TargetRequest, TargetResponse, build_target
+
+
+@dataclass
+class Replay:
+    """A replayed case: what was sent, what came back now, and what the stored run saw."""
+
+    case: Case
+    variant: str
+    sent: str
+    response: TargetResponse
+    score: Score | None
+    stored: dict[str, Any]
+
+
+def _stored_case(store: ResultStore, run_id: str, case_id: str, variant: str) -> dict[str, Any]:
+    rows = [r for r in store.cases(run_id) if r["case_id"] == case_id and r["variant"] == variant]
+    if not rows:
+        raise ConfigError(f"run {run_id}: no stored case {case_id!r} with variant {variant!r}")
+    return rows[-1]
+
+
+def _experiment_of(store: ResultStore, run_id: str) -> Experiment:
+    row = store.run(run_id)
+    if row is None:
+        raise ConfigError(f"run {run_id}: not found in {store.url}")
+    source = json.loads(row["experiment"] or "{}").get("source")
+    if not source or not Path(source).is_file():
+        raise ConfigError(f"run {run_id}: its experiment file {source!r} is no longer there")
+    return load_experiment(source)
+
+
+async def replay_case(store: ResultStore, run_id: str, case_id: str, variant: str) -> Replay:
+    """Re-send ``case_id`` of ``run_id`` under ``variant``.
+
+    The input is rebuilt, not read back from the store (stored prompts may be masked): a
+    perturbation is re-applied from its recorded spec and seed; a toxic is re-installed on a
+    chaos proxy in front of its dependency (from the experiment's ``dependencies``).
+
+    Raises:
+        ConfigError: unknown run, case or variant, or the experiment file is gone.
+    """
+    experiment = _experiment_of(store, run_id)
+    stored = _stored_case(store, run_id, case_id, variant)
+    metadata = json.loads(stored["metadata"] or "{}")
+    if not experiment.dataset:
+        raise ConfigError(f"run {run_id}: the experiment has no dataset")
+    case = next((c for c in load_dataset(experiment.dataset) if c.id == case_id), None)
+    if case is None:
+        raise ConfigError(f"{experiment.dataset}: case {case_id!r} is no longer in the dataset")
+    text = case.input
+    spec = metadata.get("spec")
+    if isinstance(spec, list) and len(spec) == 2 and spec[0] in perturbations:
+        text = to_transport(perturbations.create(spec[0], **spec[1]).apply(case.input).text)
+    proxy = None
+    toxic = metadata.get("toxic")
+    if isinstance(toxic, dict) and experiment.dependencies:
+        proxy = ChaosProxy(seed=stored["seed"] or experiment.runtime.seed)
+        for name, dep in experiment.dependencies.items():
+            await proxy.add_proxy(name, dep.listen or "127.0.0.1:0", dep.upstream)
+        await proxy.start()
+        proxy.add_toxic(str(toxic.get("dependency", next(iter(experiment.dependencies)))),
+                        {k: v for k, v in toxic.items() if k != "dependency"})
+    target = build_target(experiment.target)
+    try:
+        response = await target.send(TargetRequest(text, case.context, case.id,
+                                                   {"variant": variant, "replay": True}))
+    finally:
+        await target.aclose()
+        if proxy is not None:
+            await proxy.stop()
+    score = None
+    if response.ok and experiment.layers.capability is not None:
+        scorer = build_scorer(case.scorer or experiment.layers.capability.scorer)
+        score = scorer.score(response.output, case)
+    return Replay(case, variant, text, response, score, stored)
+
+
+def run_replay(store: ResultStore, run_id: str, case_id: str, variant: str) -> Replay:
+    """Synchronous wrapper around :func:`replay_case`."""
+    return asyncio.run(replay_case(store, run_id, case_id, variant))
