@@ -6,7 +6,7 @@ from aichaos.config import CapabilityLayer
 from aichaos.dataset import Case
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
 from aichaos.probes._summary import failing_cases, latency_metrics
-from aichaos.report import Check, LayerResult
+from aichaos.report import Check, LayerResult, grade
 from aichaos.scoring import build_scorer, proportion_ci
 
 
@@ -63,5 +63,10 @@ class CapabilitySuite(ProbeSuite):
                   f"{errors}/{n} requests errored",
                   [r.case_id for r in results if r.error_class]),
         ]
-        return LayerResult(1, round(acc.value * 100, 1), metrics, checks, failing,
+        note = ""
+        if acc.high - acc.low > 0.2:
+            note = (f"only {n} cases: the 95% CI of accuracy spans {acc.low:.0%}-{acc.high:.0%}, "
+                    f"so the grade could be anywhere from {grade(acc.low * 100)} to "
+                    f"{grade(acc.high * 100)}; add cases for a firmer verdict")
+        return LayerResult(1, round(acc.value * 100, 1), metrics, checks, failing, note=note,
                            details={"scores": scores})

@@ -111,6 +111,9 @@ def render_terminal(scorecard: dict[str, Any], journal: dict[str, Any], console:
     """
     console.print(_verdict_panel(scorecard, journal))
     console.print(_layer_table(scorecard))
+    for lay in layers(scorecard):
+        if lay.get("measured") and lay.get("note"):
+            console.print(Text(f"  note, {lay.get('title')}: {lay['note']}", style="yellow"))
 
     failed = failed_checks(scorecard)
     if failed:

@@ -24,6 +24,8 @@ async def check_hypothesis(
     capability = ctx.experiment.layers.capability
     scorer = build_scorer(capability.scorer) if capability else None
     sample = ctx.cases[: hypothesis.sample]
+    started = {name: ActivityRecord("probe", name, tolerance=tol.model_dump(exclude_none=True))
+               for name, tol in hypothesis.slos if tol is not None}
     results = await ctx.send_all(
         [ctx.plan(c) for c in sample], layer=0, suite=f"steady_state.{when}", scorer=scorer,
     )
@@ -43,8 +45,7 @@ async def check_hypothesis(
         value = measured[name]
         holds = tolerance.holds(value)
         met = met and holds
-        record = ActivityRecord("probe", name, tolerance=tolerance.model_dump(exclude_none=True))
-        probe = record.finish("succeeded", output=value)
+        probe = started[name].finish("succeeded", output=value)
         probe["tolerance_met"] = holds
         probes.append(probe)
     return {"steady_state_met": met, "probes": probes, "sample": n}
