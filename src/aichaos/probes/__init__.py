@@ -1,6 +1,5 @@
 """Probe suites, one per layer of the AI Production Readiness Stack."""
 
-from aichaos.probes._base import PlannedCase, ProbeSuite, RunAborted, SuiteContext, suites
 from aichaos.probes import (  # noqa: F401 - each module registers its layer's suite
     _integration,
     _observability,
@@ -8,11 +7,14 @@ from aichaos.probes import (  # noqa: F401 - each module registers its layer's s
     _safety,
     _scale,
 )
+from aichaos.probes._base import PlannedCase, ProbeSuite, RunAborted, SuiteContext, suites
 from aichaos.probes._capability import CapabilitySuite
+from aichaos.probes._resilience import InputResilienceSuite
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
 
 __all__ = [
     "CapabilitySuite",
+    "InputResilienceSuite",
     "PlannedCase",
     "ProbeSuite",
     "RunAborted",

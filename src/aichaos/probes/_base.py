@@ -16,13 +16,13 @@ from typing import Any
 
 import anyio
 
+from aichaos._events import CaseObserved, CaseResult, CaseSent, EventBus
 from aichaos._registry import Registry
 from aichaos.config import Experiment
 from aichaos.dataset import Case
 from aichaos.errors import AIChaosError
 from aichaos.proxy import ChaosProxy
 from aichaos.report import LayerResult
-from aichaos.runner._events import CaseObserved, CaseResult, CaseSent, EventBus
 from aichaos.scoring import Scorer
 from aichaos.targets import Target, TargetRequest
 

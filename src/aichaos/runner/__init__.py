@@ -1,6 +1,6 @@
 """The experiment runner: lifecycle, events and journal."""
 
-from aichaos.runner._events import (
+from aichaos._events import (
     ActivityEnded,
     ActivityStarted,
     CaseObserved,

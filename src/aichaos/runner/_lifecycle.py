@@ -17,13 +17,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from aichaos._events import ActivityEnded, ActivityStarted, EventBus, RunEnded, RunStarted
 from aichaos.config import Experiment
 from aichaos.dataset import Case, load_dataset
 from aichaos.errors import AIChaosError, ConfigError
 from aichaos.probes import ProbeSuite, RunAborted, SuiteContext, suites
 from aichaos.proxy import ChaosProxy
 from aichaos.report import LAYERS, LayerResult, Scorecard
-from aichaos.runner._events import ActivityEnded, ActivityStarted, EventBus, RunEnded, RunStarted
 from aichaos.runner._hypothesis import check_hypothesis
 from aichaos.runner._journal import ActivityRecord, iso, new_journal
 from aichaos.targets import Target, build_target

@@ -61,8 +61,9 @@ class SemanticScorer(Scorer):
     """Max cosine similarity between the answer and any expected answer.
 
     Args:
-        threshold: pass at similarity >= threshold, 0.6 by default. The calibration of
-            the default on this project's data is in docs/scoring.md.
+        threshold: pass at similarity >= threshold, 0.6 by default (answer vs expected
+            fragment). Not calibrated yet; docs/scoring.md calibrates the related
+            answer-vs-answer equivalence threshold (0.68) used by the input-resilience layer.
 
     The score value is the similarity clipped to 0..1.
     """

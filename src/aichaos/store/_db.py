@@ -18,13 +18,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from aichaos.errors import StoreError
-from aichaos.runner._events import (
+from aichaos._events import (
     CaseObserved,
     EventBus,
     RunEnded,
     RunStarted,
 )
+from aichaos.errors import StoreError
 from aichaos.scoring import mask_pii
 
 metadata = sa.MetaData()
