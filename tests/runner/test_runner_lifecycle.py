@@ -205,3 +205,19 @@ def test_enabling_a_layer_without_a_suite_is_a_config_error(
     exp = experiment(layers={layer: {}})
     with pytest.raises(ConfigError, match=f"layers.{layer}: this aichaos version has no"):
         Runner(exp, EventBus(), target=MockTarget(), cases=CASES).prepare()
+
+
+def test_errors_under_injected_faults_do_not_trip_the_abort_rule() -> None:
+    from aichaos.probes import SuiteContext
+
+    exp = experiment(runtime={"seed": 1, "abort": {"error_rate": {"max": 0.1}}})
+    target = MockTarget(responder=lambda r: TargetResponse(error_class="http_5xx", error="503"))
+    ctx = SuiteContext("run", exp, target, CASES, EventBus(), seed=1)
+
+    async def send_many() -> None:
+        for i in range(15):
+            await ctx.send_one(ctx.plan(CASES[i % 6]), layer=3, suite="integration",
+                               scorer=None, count_errors=False)
+
+    asyncio.run(send_many())  # would raise RunAborted if these errors counted
+    assert (ctx.observed, ctx.errors) == (0, 0)

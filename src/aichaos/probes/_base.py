@@ -110,8 +110,13 @@ class SuiteContext:
         return [r for r in results if r is not None]
 
     async def send_one(self, item: PlannedCase, *, layer: int, suite: str,
-                       scorer: Scorer | None, pass_threshold: float = 0.5) -> CaseResult:
-        """Send one planned case, score it, publish its events, and check the abort rule."""
+                       scorer: Scorer | None, pass_threshold: float = 0.5,
+                       count_errors: bool = True) -> CaseResult:
+        """Send one planned case, score it, publish its events, and check the abort rule.
+
+        ``count_errors=False`` keeps the case out of the abort rule's error rate: errors
+        under a fault injected on purpose (layer 3) are the measurement, not a reason to stop.
+        """
         self._check_abort()
         self.bus.publish(CaseSent(self.run_id, layer, suite, item.case.id, item.variant))
         resp = await self.target.send(item.request)
@@ -140,8 +145,9 @@ class SuiteContext:
                                       "token_source": resp.token_source},
         )
         self.bus.publish(CaseObserved(result))
-        self.observed += 1
-        self.errors += 0 if resp.ok else 1
+        if count_errors:
+            self.observed += 1
+            self.errors += 0 if resp.ok else 1
         if self.on_progress is not None:
             self.on_progress(1)
         self._check_abort()

@@ -1,1 +1,479 @@
-"""Layer 3, Integration reliability: probe suite (registered as a suite when implemented)."""
+"""Layer 3, Integration reliability: faults in the dependencies, one toxic at a time.
+
+For each toxic of ``layers.integration.toxics`` the suite adds it to the chaos proxy in front
+of its dependency (registering a rollback that removes it), sends the first ``limit`` golden
+cases (variant = toxic name), removes the toxic, and sends them again (variant
+``<toxic>.recovery``) to measure recovery. A control pass without any toxic comes first
+(Principles of Chaos: control vs experimental group). Requests are sent one at a time so every
+upstream call the proxy sees can be attributed to the user request in flight (retry
+amplification, Retry-After gaps, silent data loss).
+
+Degradation classes (shared/DESIGN.md, layer 3) of each answer:
+
+- ``correct``: the scorer passed, or the answer was a 2xx, not a fallback, and the control
+  answer of the same case failed the scorer too (the fault changed nothing; layer 1 owns
+  accuracy);
+- ``fallback``: a 2xx answer matching ``fallback_patterns`` (graceful degradation);
+- ``hang``: no answer within ``timeout_s`` (error class ``timeout``);
+- ``crash``: the request died: connection failure, exception, broken stream, or an HTTP 5xx
+  whose body is not JSON (a framework's unhandled-exception page);
+- ``error``: any other error response (HTTP 4xx/5xx with a body, invalid response), or a 2xx
+  answer that is wrong.
+
+Layer score = mean over toxics of (success rate under fault x 100), success = correct +
+fallback, with penalties: a toxic with any hang, or after which the target did not recover
+within ``recovery_timeout_s``, scores 0 (a hung request holds a worker; an unrecovered target
+fails every later user); ignoring Retry-After, retrying an exhausted quota, or a failover that
+never happened caps the toxic at 50.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import re
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aichaos._events import CaseResult
+from aichaos.config import IntegrationLayer, ToxicSpec
+from aichaos.dataset import Case
+from aichaos.errors import ConfigError
+from aichaos.faults import Toxic, build_toxic
+from aichaos.probes._base import ProbeSuite, SuiteContext, suites
+from aichaos.probes._summary import reproduce_command
+from aichaos.proxy import ChaosProxy, TrafficRecord
+from aichaos.report import Check, FailingCase, LayerResult
+from aichaos.scoring import build_scorer
+from aichaos.targets import Target, TargetRequest, TargetResponse
+
+OUTCOMES = ("correct", "fallback", "error", "hang", "crash")
+RETRY_SLACK_S = 0.1  # timer granularity + time for the 429 to reach the client's code
+_STREAM_TOXICS = {"sse_error", "stream_cut", "no_finish_reason", "limit_data", "stream_stall",
+                  "timeout"}
+_TOOL_MODES = {"empty": "empty tool arguments", "invalid_json": "malformed tool call",
+               "not_object": "non-object tool arguments", "unknown_tool": "hallucinated tool call"}
+_SILENT = "silent data loss: success returned while upstream calls failed"
+
+
+def condition(toxic: Toxic) -> str:
+    """A few words naming the injected condition, used in findings (e.g. ``truncated stream``)."""
+    a = toxic.attributes
+    names = {
+        "http_error": f"upstream HTTP {a.get('status')}", "rate_limit": "rate limit (429)",
+        "quota": "exhausted quota (429)", "context_length": "context-length error",
+        "hang": "upstream hang", "timeout": "connection timeout",
+        "reset_peer": "connection reset", "stream_stall": "stream stall",
+        "stream_cut": "truncated stream", "sse_error": "mid-stream error",
+        "no_finish_reason": "stream without finish_reason", "limit_data": "truncated body",
+        "rechunk": "split UTF-8" if a.get("split_utf8") else "re-chunked stream",
+        "bad_json": f"{a.get('mode')} JSON body", "json_inject": "injected payload",
+        "tool_args": _TOOL_MODES.get(str(a.get("mode")), "broken tool call"),
+    }
+    return names.get(toxic.type, toxic.type.replace("_", " "))
+
+
+def classify(result: CaseResult, patterns: list[re.Pattern[str]],
+             control_failed: bool = False) -> str:
+    """The degradation class of one answer (see the module docstring), one of :data:`OUTCOMES`."""
+    cls, error = result.error_class, result.error or ""
+    if cls is None:
+        if result.passed:
+            return "correct"
+        if any(p.search(result.output) for p in patterns):
+            return "fallback"
+        return "correct" if control_failed else "error"
+    if cls == "timeout":
+        return "hang"
+    if cls in ("connection", "exception"):
+        return "crash"
+    if cls == "stream" and not error.startswith(("mid-stream error event", "stream ended")):
+        return "crash"
+    if (result.status or 0) >= 500 and "body is not JSON" in error:
+        return "crash"
+    return "error"
+
+
+class _Deadline(Target):
+    """Wraps the target so no request outlives ``timeout_s`` (it becomes a ``timeout``)."""
+
+    def __init__(self, inner: Target, timeout_s: float) -> None:
+        self.inner, self.timeout_s, self.kind = inner, timeout_s, inner.kind
+
+    async def send(self, request: TargetRequest) -> TargetResponse:
+        t0 = time.perf_counter()
+        try:
+            return await asyncio.wait_for(self.inner.send(request), self.timeout_s)
+        except TimeoutError:
+            return TargetResponse(error_class="timeout", e2e_s=time.perf_counter() - t0,
+                                  error=f"no answer within {self.timeout_s:g} s "
+                                        "(layers.integration.timeout_s)")
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+
+@dataclass(slots=True)
+class Observation:
+    """One answer under a toxic with the upstream calls made while it was in flight.
+
+    Attributes:
+        result: the case result.
+        outcome: degradation class, one of :data:`OUTCOMES`.
+        start: epoch seconds the request was sent; ``end`` when the answer arrived.
+        calls: the toxic's dependency's traffic records that arrived in ``[start, end)``.
+        finding: one line naming the failure, or None for correct and fallback answers.
+        kind: ``finding`` without per-request numbers (for aggregation).
+    """
+
+    result: CaseResult
+    outcome: str
+    start: float
+    end: float
+    calls: list[TrafficRecord] = field(default_factory=list)
+    finding: str | None = None
+    kind: str | None = None
+
+
+def _finding(obs: Observation, toxic: Toxic, timeout_s: float) -> tuple[str | None, str | None]:
+    cond, r = condition(toxic), obs.result
+    if obs.outcome in ("correct", "fallback"):
+        return None, None
+    if obs.outcome == "hang":
+        text = f"hang on {cond}: no answer within {timeout_s:g} s"
+        return text, text
+    if obs.outcome == "crash" and r.error_class == "connection" and not obs.calls:
+        text = "target unreachable: down since an earlier failure"
+        return text, text
+    if obs.outcome == "crash":
+        return f"crash on {cond}", f"crash on {cond}"
+    if r.error_class is not None:
+        text = (f"server error on {cond}" if (r.status or 0) >= 500
+                else f"error response on {cond}")
+        return text, text
+    failed = [c for c in obs.calls if (c.status or 0) >= 400 or c.error]
+    if toxic.type in _STREAM_TOXICS:
+        text = "partial output emitted as if complete"
+    elif toxic.type == "rechunk":
+        text = "answer or tool call lost under re-chunking"
+    elif failed:
+        return (f"silent data loss: success returned while {len(failed)} upstream calls "
+                "failed", _SILENT)
+    else:
+        text = f"wrong answer under {cond}"
+    return text, text
+
+
+def retry_after_gaps(obs: list[Observation], toxic: Toxic) -> list[float]:
+    """Seconds between a 429 from ``toxic`` reaching the client and the next attempt of the
+    same user request (one value per retry)."""
+    gaps = []
+    for o in obs:
+        calls = sorted(o.calls, key=lambda c: c.started)
+        for a, b in itertools.pairwise(calls):
+            if a.status == 429 and toxic.name in a.toxics:
+                gaps.append(b.started - (a.started + (a.ttfb_s or a.duration_s)))
+    return gaps
+
+
+def _retries_after_fire(obs: list[Observation], toxic: Toxic) -> int:
+    return sum(1 for o in obs for c in sorted(o.calls, key=lambda c: c.started)[:-1]
+               if toxic.name in c.toxics)
+
+
+@dataclass
+class _ToxicRun:
+    spec: ToxicSpec
+    toxic: Toxic
+    fault: list[Observation] = field(default_factory=list)
+    recovery: list[Observation] = field(default_factory=list)
+    window: tuple[float, float] = (0.0, 0.0)
+    recovery_s: float | None = None
+
+
+@suites.register("integration", summary="dependency faults via the chaos proxy: degradation, "
+                 "retries, recovery", layer=3)
+class IntegrationSuite(ProbeSuite):
+    """Runs the golden cases under each toxic, then after its removal (see module docstring).
+
+    Raises (from :meth:`run`):
+        ConfigError: no dependencies, no toxics, an unknown dependency or fallback, or a bad
+            toxic (before anything is sent).
+    """
+
+    layer = 3
+    name = "integration"
+
+    def __init__(self, config: IntegrationLayer | None = None) -> None:
+        self.config = config or IntegrationLayer()
+        self._patterns = [re.compile(p, re.IGNORECASE) for p in self.config.fallback_patterns]
+
+    def _cases(self, ctx: SuiteContext) -> list[Case]:
+        return ctx.cases[: self.config.limit] if self.config.limit else ctx.cases
+
+    def planned_count(self, ctx: SuiteContext) -> int | None:
+        n = len(self._cases(ctx))
+        return n * (int(self.config.control) + 2 * len(self.config.toxics))
+
+    def _validate(self, ctx: SuiteContext) -> tuple[ChaosProxy, list[tuple[ToxicSpec, str]]]:
+        where = "layers.integration"
+        if ctx.proxy is None:
+            raise ConfigError(f"{where}: needs `dependencies:` (the chaos proxy sits in front "
+                              "of each), the experiment has none")
+        if not self.config.toxics:
+            raise ConfigError(f"{where}.toxics: expected at least one toxic, got none")
+        known = sorted(ctx.proxy.proxies)
+        named, used = [], Counter[str]()
+        for i, spec in enumerate(self.config.toxics):
+            for key, dep in (("dependency", spec.dependency), ("fallback", spec.fallback)):
+                if dep is not None and dep not in ctx.proxy.proxies:
+                    raise ConfigError(f"{where}.toxics[{i}].{key}: unknown dependency {dep!r}; "
+                                      f"known: {', '.join(known)}")
+            base = spec.name or f"{spec.type}_{spec.stream}"
+            used[base] += 1
+            name = base if used[base] == 1 else f"{base}_{used[base]}"
+            try:
+                build_toxic(spec.proxy_spec(name))
+            except ConfigError as exc:
+                raise ConfigError(f"{where}.toxics[{i}]: {exc}") from exc
+            named.append((spec, name))
+        return ctx.proxy, named
+
+    async def run(self, ctx: SuiteContext) -> LayerResult:
+        proxy, named = self._validate(ctx)
+        cases = self._cases(ctx)
+        sub = dataclasses.replace(ctx, target=_Deadline(ctx.target, self.config.timeout_s))
+        try:
+            control: dict[str, CaseResult] = {}
+            calls_before = {}
+            if self.config.control:
+                t0 = time.time()
+                for case in cases:
+                    control[case.id] = await self._send(sub, case, "control", "control")
+                span = (t0, time.time())
+                calls_before = {d: proxy.traffic.count(proxy=d, since=span[0], until=span[1])
+                                / len(cases) for d in proxy.proxies}
+            runs = [await self._one_toxic(sub, proxy, spec, name, cases, control)
+                    for spec, name in named]
+        finally:
+            ctx.observed, ctx.errors = sub.observed, sub.errors
+        await asyncio.sleep(0.05)  # let released requests finish and reach the traffic log
+        for run in runs:
+            for o in run.fault:
+                o.calls = proxy.traffic.query(proxy=run.spec.dependency, since=o.start,
+                                              until=o.end)
+                o.finding, o.kind = _finding(o, run.toxic, self.config.timeout_s)
+        leftover = [t.name for p in proxy.proxies.values() for t in p.toxics.values()
+                    if t.name in {n for _, n in named}]
+        return self._score(ctx, proxy, runs, calls_before, leftover)
+
+    async def _send(self, ctx: SuiteContext, case: Case, variant: str, phase: str) -> CaseResult:
+        item = ctx.plan(case, variant, phase=phase)
+        item.scorer = build_scorer(case.scorer) if case.scorer else None
+        return await ctx.send_one(item, layer=3, suite=self.name,
+                                  scorer=build_scorer(self.config.scorer),
+                                  pass_threshold=self.config.pass_threshold,
+                                  count_errors=phase != "fault")
+
+    def _observe(self, result: CaseResult, start: float,
+                 control: dict[str, CaseResult]) -> Observation:
+        ctrl = control.get(result.case_id)
+        control_failed = ctrl is not None and ctrl.error_class is None and not ctrl.passed
+        return Observation(result, classify(result, self._patterns, control_failed), start,
+                           time.time())
+
+    async def _one_toxic(self, ctx: SuiteContext, proxy: ChaosProxy, spec: ToxicSpec, name: str,
+                         cases: list[Case], control: dict[str, CaseResult]) -> _ToxicRun:
+        dep = spec.dependency
+
+        async def remove() -> None:
+            if name in proxy.proxy(dep).toxics:
+                proxy.remove_toxic(dep, name)
+
+        ctx.rollbacks.append((f"remove toxic {name} from dependency {dep}", remove))
+        toxic = proxy.add_toxic(dep, spec.proxy_spec(name))
+        run = _ToxicRun(spec, toxic)
+        t0 = time.time()
+        try:
+            for case in cases:
+                start = time.time()
+                run.fault.append(self._observe(await self._send(ctx, case, name, "fault"),
+                                               start, control))
+        finally:
+            run.window = (t0, time.time())
+            await remove()
+        removed = time.monotonic()
+        pending = list(cases)
+        while True:
+            case = pending.pop(0) if pending else cases[0]
+            first_pass, start = len(run.recovery) < len(cases), time.time()
+            obs = self._observe(await self._send(ctx, case, f"{name}.recovery", "recovery"),
+                                start, control)
+            if first_pass:
+                run.recovery.append(obs)
+            if obs.outcome == "correct" and run.recovery_s is None:
+                run.recovery_s = time.monotonic() - removed
+            if not pending and (run.recovery_s is not None or
+                                time.monotonic() - removed >= self.config.recovery_timeout_s):
+                break
+            if not pending:
+                await asyncio.sleep(self.config.recovery_interval_s)
+        return run
+
+    # ------------------------------------------------------------------ scoring
+
+    def _toxic_checks(self, run: _ToxicRun, proxy: ChaosProxy,
+                      calls_before: dict[str, float]) -> tuple[dict[str, Any], list[Check]]:
+        cfg, t, name = self.config, run.toxic, run.toxic.name
+        n = len(run.fault)
+        counts = Counter(o.outcome for o in run.fault)
+        outcomes = {k: counts.get(k, 0) for k in OUTCOMES}
+        rate = (outcomes["correct"] + outcomes["fallback"]) / n if n else 0.0
+        health = (sum(o.outcome == "correct" for o in run.recovery) / len(run.recovery)
+                  if run.recovery else 0.0)
+        upstream = proxy.traffic.count(proxy=run.spec.dependency, since=run.window[0],
+                                       until=run.window[1])
+        per_request = upstream / n if n else 0.0
+        base = calls_before.get(run.spec.dependency)
+        amplification = per_request / base if base else None
+        kinds = Counter(o.kind for o in run.fault if o.kind)
+        silent_calls = sum(len([c for c in o.calls if (c.status or 0) >= 400 or c.error])
+                           for o in run.fault if o.kind == _SILENT)
+        findings = [(f"silent data loss: success returned while {silent_calls} upstream calls "
+                     f"failed" if k == _SILENT else k) + f" ({c}/{n} requests)"
+                    for k, c in kinds.most_common()]
+        bad_ids = [o.result.case_id for o in run.fault if o.outcome not in ("correct", "fallback")]
+        e2e = [o.result.e2e_s for o in run.fault if o.result.e2e_s is not None]
+        m: dict[str, Any] = {
+            "toxic": name, "type": t.type, "dependency": run.spec.dependency,
+            "toxicity": t.toxicity, "requests": n, "outcomes": outcomes, "success_rate": rate,
+            "fired": t.fired, "upstream_calls": upstream, "upstream_calls_per_request":
+            per_request, "control_calls_per_request": base, "retry_amplification": amplification,
+            "recovered": run.recovery_s is not None, "recovery_s": run.recovery_s,
+            "health_after": health, "e2e_p50_s": statistics.median(e2e) if e2e else None,
+            "findings": findings,
+        }
+        summary = ", ".join(f"{k} {v}" for k, v in outcomes.items())
+        checks = [Check(f"integration.{name}.success_rate", rate >= cfg.min_success_rate, rate,
+                        f">= {cfg.min_success_rate:g}", "ratio",
+                        f"{outcomes['correct'] + outcomes['fallback']}/{n} succeeded under "
+                        f"{condition(t)} ({summary}; fired {t.fired}x)"
+                        + ("; " + "; ".join(findings) if findings else ""), bad_ids)]
+        rec_msg = (f"first correct answer {run.recovery_s:.2f} s after removal; health after "
+                   f"{health:.0%}" if run.recovery_s is not None else
+                   f"not recovered: no correct answer within {cfg.recovery_timeout_s:g} s of "
+                   f"removing the toxic; target unhealthy after the fault (health {health:.0%})")
+        checks.append(Check(f"integration.{name}.recovered", run.recovery_s is not None,
+                            run.recovery_s, f"<= {cfg.recovery_timeout_s:g}", "s", rec_msg,
+                            [o.result.case_id for o in run.recovery if o.outcome != "correct"]))
+        if amplification is not None:
+            checks.append(Check(
+                f"integration.{name}.retry_amplification",
+                amplification <= cfg.max_retry_amplification, amplification,
+                f"<= {cfg.max_retry_amplification:g}", "x",
+                f"{per_request:.2f} upstream calls per request under fault vs {base:.2f} in "
+                "the control group"))
+        penalties = []
+        if t.type == "rate_limit":
+            m.update(self._retry_after(run, checks))
+            if not m["retry_after_honoured"]:
+                penalties.append("retry_after")
+        if t.type == "quota":
+            retries = _retries_after_fire(run.fault, t)
+            m["quota_retries"] = retries
+            checks.append(Check(f"integration.{name}.quota_not_retried", retries == 0, retries,
+                                "== 0", "attempts",
+                                f"{retries} retries of an exhausted quota (insufficient_quota "
+                                "cannot succeed on retry)" if retries else
+                                "exhausted quota was not retried"))
+            if retries:
+                penalties.append("quota_retried")
+        if run.spec.fallback is not None:
+            seen = proxy.traffic.count(proxy=run.spec.fallback, since=run.window[0],
+                                       until=run.window[1])
+            m["fallback_calls"] = seen
+            fb = run.spec.fallback
+            checks.append(Check(f"integration.{name}.failover", seen > 0, seen, "> 0",
+                                "requests", f"fallback upstream {fb!r} received {seen} requests"
+                                if seen else f"failover not exercised: fallback upstream "
+                                f"{fb!r} saw no traffic while {name} fired"))
+            if not seen:
+                penalties.append("no_failover")
+        score = rate * 100
+        if outcomes["hang"] or run.recovery_s is None:
+            score = 0.0
+        elif penalties:
+            score = min(score, 50.0)
+        m["score"], m["penalties"] = round(score, 1), penalties
+        return m, checks
+
+    def _retry_after(self, run: _ToxicRun, checks: list[Check]) -> dict[str, Any]:
+        t, name = run.toxic, run.toxic.name
+        after = float(t.attributes["retry_after_s"])
+        gaps = retry_after_gaps(run.fault, t)
+        wasted = sum(1 for g in gaps if g < after - RETRY_SLACK_S)
+        shortest = min(gaps) if gaps else None
+        if not gaps:
+            msg = "no retries after 429"
+        elif wasted:
+            msg = (f"retries ignore Retry-After: {wasted} wasted attempts inside the {after:g} s "
+                   f"window (shortest gap {shortest:.2f} s)")
+        else:
+            msg = (f"{len(gaps)} retries waited for Retry-After ({after:g} s; shortest gap "
+                   f"{shortest:.2f} s)")
+        checks.append(Check(f"integration.{name}.retry_after_honoured", wasted == 0, wasted,
+                            "== 0", "wasted attempts", msg))
+        return {"retry_after_s": after, "retries_after_429": len(gaps),
+                "wasted_attempts": wasted, "shortest_retry_gap_s": shortest,
+                "retry_after_honoured": wasted == 0}
+
+    def _score(self, ctx: SuiteContext, proxy: ChaosProxy, runs: list[_ToxicRun],
+               calls_before: dict[str, float], leftover: list[str]) -> LayerResult:
+        rows, checks, failing = [], [], []
+        for run in runs:
+            row, toxic_checks = self._toxic_checks(run, proxy, calls_before)
+            rows.append(row)
+            checks += toxic_checks
+            for o in [*run.fault, *run.recovery]:
+                if o.outcome in ("correct", "fallback"):
+                    continue
+                r = o.result
+                why = o.finding or (f"not recovered after {condition(run.toxic)}"
+                                    if r.variant.endswith(".recovery") else o.outcome)
+                detail = f"{r.error_class}: {r.error}" if r.error_class else \
+                    f"answer {r.output[:80]!r}"
+                failing.append(FailingCase(r.case_id, r.variant, r.input, r.output,
+                                           f"{why} ({o.outcome}; {detail})",
+                                           reproduce_command(ctx.run_id, r)))
+        mean_rate = statistics.fmean(r["success_rate"] for r in rows)
+        total = sum(r["requests"] for r in rows) or 1
+        all_counts = {k: sum(r["outcomes"][k] for r in rows) for k in OUTCOMES}
+        unrecovered = [r["toxic"] for r in rows if not r["recovered"]]
+        cfg = self.config
+        checks += [
+            Check("integration.success_rate", mean_rate >= cfg.min_success_rate, mean_rate,
+                  f">= {cfg.min_success_rate:g}", "ratio",
+                  f"mean success rate under {len(rows)} faults: {mean_rate:.0%}"),
+            Check("integration.recovered", not unrecovered, len(runs) - len(unrecovered),
+                  f"== {len(runs)}", "toxics",
+                  "recovered after every fault" if not unrecovered else
+                  f"not recovered after: {', '.join(unrecovered)}"),
+            Check("integration.rollback", not leftover, len(leftover), "== 0", "toxics",
+                  "every toxic removed" if not leftover else
+                  f"toxics still active: {', '.join(leftover)}"),
+        ]
+        metrics: dict[str, Any] = {
+            "success_rate": mean_rate, "toxics": len(rows),
+            "hang_rate": all_counts["hang"] / total, "crash_rate": all_counts["crash"] / total,
+            "error_rate": all_counts["error"] / total, "outcomes": all_counts,
+            "recovered": not unrecovered,
+            "findings": [f"{r['toxic']}: {f}" for r in rows for f in r["findings"]],
+            "per_toxic": {r["toxic"]: r for r in rows},
+        }
+        score = round(statistics.fmean(r["score"] for r in rows), 1)
+        failing.sort(key=lambda f: ("recovery" in f.variant, f.variant))
+        return LayerResult(3, score, metrics, checks, failing[:50], details={"faults": rows})
