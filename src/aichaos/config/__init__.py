@@ -22,7 +22,7 @@ from aichaos.config._model import (
 )
 from aichaos.config._observability import ObservabilityLayer
 from aichaos.config._resilience import InputResilienceLayer
-from aichaos.config._safety import SafetyLayer
+from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
 from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._values import EnvValue
 
@@ -34,10 +34,12 @@ __all__ = [
     "HttpTargetConfig",
     "InputResilienceLayer",
     "IntegrationLayer",
+    "JudgeConfig",
     "Layers",
     "MockTargetConfig",
     "ObservabilityLayer",
     "OpenAITargetConfig",
+    "PolicyRule",
     "PriceSpec",
     "PythonTargetConfig",
     "ReportConfig",

@@ -10,6 +10,7 @@ from aichaos.probes import (  # noqa: F401 - each module registers its layer's s
 from aichaos.probes._base import PlannedCase, ProbeSuite, RunAborted, SuiteContext, suites
 from aichaos.probes._capability import CapabilitySuite
 from aichaos.probes._resilience import InputResilienceSuite
+from aichaos.probes._safety import SafetySuite
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "PlannedCase",
     "ProbeSuite",
     "RunAborted",
+    "SafetySuite",
     "SuiteContext",
     "failing_cases",
     "latency_metrics",

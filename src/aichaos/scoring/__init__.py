@@ -1,7 +1,20 @@
 """Scorers (exact, contains, regex, JSON Schema, semantic) and confidence intervals."""
 
 from aichaos.scoring._base import Score, Scorer, build_scorer, expected_list, scorers
+from aichaos.scoring._judge import JudgeError, LLMJudge
 from aichaos.scoring._pii import PiiMatch, find_pii, luhn_valid, mask_pii
+from aichaos.scoring._safety import (
+    AbstentionScorer,
+    Detection,
+    GroundedScorer,
+    InjectionScorer,
+    LeakScorer,
+    canary_found,
+    detect_abstention,
+    detect_hallucination,
+    detect_injection,
+    detect_leak,
+)
 from aichaos.scoring._semantic import SemanticScorer, embed, embedding_model, similarity
 from aichaos.scoring._stats import Estimate, mean_ci, percentile, proportion_ci
 from aichaos.scoring._text import (
@@ -13,16 +26,28 @@ from aichaos.scoring._text import (
 )
 
 __all__ = [
+    "AbstentionScorer",
     "ContainsScorer",
+    "Detection",
     "Estimate",
     "ExactScorer",
+    "GroundedScorer",
+    "InjectionScorer",
     "JsonSchemaScorer",
+    "JudgeError",
+    "LLMJudge",
+    "LeakScorer",
     "PiiMatch",
     "RegexScorer",
     "Score",
     "Scorer",
     "SemanticScorer",
     "build_scorer",
+    "canary_found",
+    "detect_abstention",
+    "detect_hallucination",
+    "detect_injection",
+    "detect_leak",
     "embed",
     "embedding_model",
     "expected_list",

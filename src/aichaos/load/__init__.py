@@ -1,0 +1,67 @@
+"""Layer 6 (scalability and cost): load generation, latency histograms, saturation, cost.
+
+Open-loop (constant, Poisson, bursty) and closed-loop load on any :class:`aichaos.targets.Target`,
+latency timed from each request's scheduled send (no coordinated omission), HdrHistogram
+percentiles, rate sweeps with knee detection, context-window probes and a token cost model.
+"""
+
+from aichaos.load._context import (
+    ContextCase,
+    ContextProbeResult,
+    approx_tokens,
+    build_needle_input,
+    probe_context_window,
+)
+from aichaos.load._cost import (
+    DEFAULT_PRICES,
+    DEFAULT_PRICES_DATE,
+    CostEstimate,
+    ModelPrice,
+    estimate_cost,
+    estimate_step_cost,
+    lookup_price,
+)
+from aichaos.load._engine import LoadProgress, StepSpec, run_step
+from aichaos.load._histogram import LatencyHistogram
+from aichaos.load._http import RawHttpTarget
+from aichaos.load._plan import ScalePlan, ScaleResult, plan_from_config, run_scale
+from aichaos.load._profiles import PROFILES, arrival_times
+from aichaos.load._ray import RayEngine, split_spec
+from aichaos.load._results import HISTOGRAMS, StepResult, SweepResult, error_group, merge_steps
+from aichaos.load._sweep import SaturationRule, mark_saturation, run_sweep
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "DEFAULT_PRICES_DATE",
+    "HISTOGRAMS",
+    "PROFILES",
+    "ContextCase",
+    "ContextProbeResult",
+    "CostEstimate",
+    "LatencyHistogram",
+    "LoadProgress",
+    "ModelPrice",
+    "RawHttpTarget",
+    "RayEngine",
+    "SaturationRule",
+    "ScalePlan",
+    "ScaleResult",
+    "StepResult",
+    "StepSpec",
+    "SweepResult",
+    "approx_tokens",
+    "arrival_times",
+    "build_needle_input",
+    "error_group",
+    "estimate_cost",
+    "estimate_step_cost",
+    "lookup_price",
+    "mark_saturation",
+    "merge_steps",
+    "plan_from_config",
+    "probe_context_window",
+    "run_scale",
+    "run_step",
+    "run_sweep",
+    "split_spec",
+]

@@ -1,0 +1,236 @@
+"""``aichaos load``: drive load at a URL and print a per-step table (typer sub-app)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from aichaos.config import Slos, Tolerance
+from aichaos.errors import AIChaosError, ConfigError
+from aichaos.load._context import ContextProbeResult, approx_tokens, probe_context_window
+from aichaos.load._cost import estimate_step_cost, lookup_price
+from aichaos.load._engine import LoadProgress, StepSpec, TokenCounter, run_step
+from aichaos.load._http import RawHttpTarget
+from aichaos.load._ray import RayEngine
+from aichaos.load._results import StepResult, SweepResult
+from aichaos.load._sweep import run_sweep
+
+app = typer.Typer(help="Load generation: rates, sweeps, saturation and cost (layer 6).",
+                  no_args_is_help=True)
+_err = Console(stderr=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Load generation: rates, sweeps, saturation and cost (layer 6)."""
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v * 1e3:.1f}"
+
+
+def _table(steps: list[StepResult]) -> Table:
+    t = Table(title="load steps: req/s; latency ms from the scheduled send", box=None)
+    for col in ("offered", "achieved", "ok", "err%", "p50", "p95", "p99", "TTFT95", "ITL95",
+                "queue99", "goodput", "tok/s", "sat"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for s in steps:
+        t.add_row(
+            "closed" if s.offered_rps is None else f"{s.offered_rps:g}",
+            f"{s.achieved_rps:.1f}", str(s.ok), f"{100 * s.error_rate:.1f}",
+            _ms(s.p("e2e", 50)), _ms(s.p("e2e", 95)), _ms(s.p("e2e", 99)),
+            _ms(s.p("ttft", 95)), _ms(s.p("itl", 95)), _ms(s.p("queue_delay", 99)),
+            f"{s.goodput_rps:.1f}", f"{s.output_tokens_per_s:.1f}",
+            "yes" if s.saturated else "no",
+        )
+    return t
+
+
+def _parse_rates(rate: float | None, rates: str | None) -> list[float]:
+    if rates:
+        try:
+            return [float(x) for x in rates.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--rates: expected numbers like 1,2,4, got {rates!r}") from None
+    return [rate if rate is not None else 1.0]
+
+
+@app.command("run")
+def run(
+    url: Annotated[str, typer.Argument(help="http:// URL (OpenAI-compatible base URL for "
+                                            "--mode openai, e.g. http://127.0.0.1:8080/v1)")],
+    mode: Annotated[str, typer.Option(help="get, post (JSON {input}) or openai")] = "get",
+    model: Annotated[str, typer.Option(help="model name for --mode openai / pricing")] = "default",
+    stream: Annotated[bool, typer.Option(help="stream (SSE) in openai mode")] = True,
+    max_tokens: Annotated[int, typer.Option(help="completion budget, openai mode")] = 64,
+    profile: Annotated[str, typer.Option(help="constant, poisson, bursty or closed")] = "constant",
+    rate: Annotated[float | None, typer.Option(help="offered rate, req/s")] = None,
+    rates: Annotated[str | None, typer.Option(help="sweep rates, req/s: 1,2,4,8")] = None,
+    duration: Annotated[float, typer.Option(help="measured seconds per step")] = 10.0,
+    warmup: Annotated[float, typer.Option(help="unmeasured seconds before each step")] = 0.0,
+    concurrency: Annotated[int, typer.Option(help="max in flight (open) / users (closed)")] = 256,
+    seed: Annotated[int, typer.Option(help="Poisson seed")] = 42,
+    timeout: Annotated[float, typer.Option(help="per-request timeout, s")] = 30.0,
+    input_text: Annotated[list[str] | None, typer.Option("--input", help="request text "
+                                                         "(repeatable; used cyclically)")] = None,
+    slo_latency_p95: Annotated[float | None, typer.Option(help="goodput bound on E2E, s")] = None,
+    slo_ttft_p95: Annotated[float | None, typer.Option(help="goodput bound on TTFT, s")] = None,
+    requests_per_day: Annotated[float | None, typer.Option(help="traffic level for the cost "
+                                                           "projection (needs a priced --model)")
+                                ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+    estimate_tokens: Annotated[bool, typer.Option(help="when a response has no usage, count "
+                                                 "output tokens as chars/4")] = True,
+    engine: Annotated[str, typer.Option(help="asyncio (this process) or ray")] = "asyncio",
+    workers: Annotated[int, typer.Option(help="Ray workers per step (--engine ray)")] = 2,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address; default: "
+                                                    "start or join a local instance")] = None,
+) -> None:
+    """Send load to URL: one step per rate (a sweep stops once saturated), or closed loop."""
+    try:
+        if engine not in ("asyncio", "ray"):
+            raise ConfigError(f"--engine: expected asyncio or ray, got {engine!r}")
+        factory = functools.partial(RawHttpTarget, url, mode=mode, model=model, stream=stream,
+                                    max_tokens=max_tokens, timeout_s=timeout)
+        target = factory()
+        runner = (
+            RayEngine(factory, workers=workers, address=ray_address) if engine == "ray" else None
+        )
+        spec = StepSpec(profile=profile, rate_rps=None if profile == "closed" else 1.0,
+                        duration_s=duration, warmup_s=warmup, concurrency=concurrency,
+                        seed=seed)
+        spec.validate()
+        slos = None
+        if slo_latency_p95 is not None or slo_ttft_p95 is not None:
+            slos = Slos(
+                success_rate=None,
+                answer_score=None,
+                latency_p95_s=None if slo_latency_p95 is None else Tolerance(max=slo_latency_p95),
+                ttft_p95_s=None if slo_ttft_p95 is None else Tolerance(max=slo_ttft_p95),
+            )
+        rate_list = _parse_rates(rate, rates)
+        price = lookup_price(model) if requests_per_day is not None else None
+        counter = approx_tokens if estimate_tokens else None
+        sweep = asyncio.run(
+            _drive(target, input_text or ["Hello!"], spec, rate_list, slos, counter, runner)
+        )
+    except AIChaosError as exc:
+        _err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    console = Console()
+    if not console.is_terminal:  # files and pipes get the whole table, not 80 columns
+        console.width = 160
+    console.print(_table(sweep.steps))
+    for step in sweep.steps:
+        if step.saturation_reasons:
+            console.print(f"step {step.index + 1} saturated: "
+                          + "; ".join(step.saturation_reasons), highlight=False)
+        if step.errors:
+            console.print(f"step {step.index + 1} errors: {step.errors_by_group}",
+                          highlight=False)
+    if sweep.knee_rps is not None:
+        console.print(f"saturation point: {sweep.knee_rps:g} req/s offered; highest sustained: "
+                      f"{sweep.max_sustainable_rps if sweep.max_sustainable_rps else '-'} "
+                      f"req/s ({sweep.rule})", highlight=False)
+    if sweep.interrupted:
+        console.print("interrupted: finished steps kept")
+    out = sweep.to_dict()
+    if price is not None and sweep.steps and sweep.steps[-1].completed:
+        est = estimate_step_cost(sweep.steps[-1], price, requests_per_day=requests_per_day or 0,
+                                 model=model)
+        out["cost"] = est.to_dict()
+        console.print(f"cost: ${est.cost_per_1k_requests_usd:.4f} per 1k requests, "
+                      f"${est.monthly_cost_usd:,.2f} per month at {requests_per_day:g} req/day "
+                      f"(tokens from {sweep.steps[-1].token_source})", highlight=False)
+    if json_out is not None:
+        json_out.write_text(json.dumps(out, indent=2))
+    if sweep.interrupted:
+        raise typer.Exit(130)
+
+
+@app.command("context")
+def context(
+    url: Annotated[str, typer.Argument(help="http:// URL (OpenAI-compatible base URL with "
+                                            "--mode openai)")],
+    window: Annotated[int, typer.Option(help="declared context window, tokens")],
+    mode: Annotated[str, typer.Option(help="post (JSON {input}) or openai")] = "openai",
+    model: Annotated[str, typer.Option(help="model name for --mode openai")] = "default",
+    max_tokens: Annotated[int, typer.Option(help="completion budget, openai mode")] = 32,
+    timeout: Annotated[float, typer.Option(help="per-request timeout, s")] = 120.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
+) -> None:
+    """Probe the context window: inputs at 50/90/100/150% with a needle at the end."""
+    try:
+        target = RawHttpTarget(url, mode=mode, model=model, max_tokens=max_tokens,
+                               timeout_s=timeout)
+        res = asyncio.run(_probe(target, window))
+    except AIChaosError as exc:
+        _err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    console = Console()
+    t = Table(title=f"context window {window} tokens (lengths {res.token_estimate})", box=None)
+    for col in ("fraction", "tokens", "reported", "status", "error", "E2E s", "growth",
+                "verdict"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for c in res.cases:
+        growth = res.latency_growth.get(f"{c.fraction:g}")
+        t.add_row(f"{c.fraction:g}", str(c.tokens), str(c.input_tokens_reported or "-"),
+                  str(c.status or "-"), c.error_class or "-", f"{c.e2e_s:.2f}",
+                  "-" if growth is None else f"{growth:.2f}x", c.verdict)
+    console.print(t)
+    if res.silent_truncation:
+        console.print("silent truncation: the answer ignored the end of a long input")
+    if json_out is not None:
+        json_out.write_text(json.dumps(res.to_dict(), indent=2))
+
+
+async def _probe(target: RawHttpTarget, window: int) -> ContextProbeResult:
+    try:
+        await target.check()
+        return await probe_context_window(target, window)
+    finally:
+        await target.aclose()
+
+
+async def _drive(target: RawHttpTarget, inputs: list[str], spec: StepSpec, rates: list[float],
+                 slos: Slos | None, counter: TokenCounter | None,
+                 runner: RayEngine | None) -> SweepResult:
+    await target.check()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.fields[info]}"), transient=True) as bar:
+        tasks: dict[int, TaskID] = {}
+
+        def progress(p: LoadProgress) -> None:
+            if p.step not in tasks:
+                label = "closed loop" if p.offered_rps is None else f"{p.offered_rps:g} req/s"
+                tasks[p.step] = bar.add_task(f"step {p.step + 1}/{p.steps} {label}",
+                                             total=p.planned_s, info="")
+            bar.update(tasks[p.step], completed=min(p.elapsed_s, p.planned_s),
+                       info=f"sent {p.sent} done {p.completed}")
+
+        try:
+            if spec.profile == "closed":
+                sweep = SweepResult()
+                try:
+                    sweep.steps.append(await (runner or run_step)(target, inputs, spec, slos=slos,
+                                                      progress=progress, token_counter=counter,
+                                                      token_counter_name="chars/4"))
+                except asyncio.CancelledError:
+                    sweep.interrupted = True
+                    task = asyncio.current_task()
+                    if task is not None:
+                        task.uncancel()
+                return sweep
+            return await run_sweep(target, inputs, rates, spec, slos=slos, progress=progress,
+                                   token_counter=counter, token_counter_name="chars/4",
+                                   engine=runner)
+        finally:
+            await target.aclose()
