@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aichaos._events import CaseResult
 from aichaos.report import FailingCase
-from aichaos.runner._events import CaseResult
 from aichaos.scoring import percentile
 
 

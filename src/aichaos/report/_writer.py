@@ -9,12 +9,12 @@ from typing import Any
 
 from rich.console import Console
 
+from aichaos._events import EventBus, RunEnded
 from aichaos.report._html import render_html
 from aichaos.report._json import render_json
 from aichaos.report._junit import render_junit
 from aichaos.report._markdown import render_markdown
 from aichaos.report._terminal import render_terminal
-from aichaos.runner._events import EventBus, RunEnded
 
 FILES = {"json": "report.json", "html": "report.html", "junit": "junit.xml",
          "markdown": "report.md"}
