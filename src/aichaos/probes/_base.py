@@ -63,6 +63,10 @@ class SuiteContext:
     on_progress: Callable[[int], None] | None = None
     #: the chaos proxy in front of the experiment's dependencies (None when it has none)
     proxy: ChaosProxy | None = None
+    #: findings one suite leaves for later ones in the same run, e.g.
+    #: ``retry_amplification`` (upstream calls per user request under faults, from layer 3)
+    #: that the layer-6 cost model multiplies in
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def plan(self, case: Case, variant: str = "clean", text: str | None = None,
              **metadata: Any) -> PlannedCase:

@@ -475,5 +475,9 @@ class IntegrationSuite(ProbeSuite):
             "per_toxic": {r["toxic"]: r for r in rows},
         }
         score = round(statistics.fmean(r["score"] for r in rows), 1)
+        amplifications = [r["retry_amplification"] for r in rows
+                          if isinstance(r.get("retry_amplification"), int | float)]
+        if amplifications:
+            ctx.facts["retry_amplification"] = max(amplifications)
         failing.sort(key=lambda f: ("recovery" in f.variant, f.variant))
         return LayerResult(3, score, metrics, checks, failing[:50], details={"faults": rows})
