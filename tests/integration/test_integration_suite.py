@@ -202,3 +202,52 @@ async def test_no_dependencies_is_not_measured() -> None:
     assert layer.score is None
     assert layer.note == ("not measured: layers.integration: needs `dependencies:` (the chaos "
                           "proxy sits in front of each), the experiment has none")
+
+
+async def test_a_fault_that_never_fires_is_not_a_pass() -> None:
+    """An app answering from a cache that ignores Cache-Control never calls the dependency:
+    the toxic never fires, so the layer must say "not exercised", never "100"."""
+    cache: dict[str, str] = {}
+
+    async def cached_chat(ctx: Ctx, q: str) -> str:
+        if q not in cache:
+            cache[q] = await plain_chat(ctx, q)
+        return cache[q]
+
+    outcome = await run([{"dependency": "llm_provider", "type": "http_error", "name": "down",
+                          "attributes": {"status": 503}}], cached_chat)
+    layer = outcome.scorecard.layers[3]
+    assert layer.score is None and layer.note.startswith("not measured")
+    checks = {c.name: c for c in layer.checks}
+    assert not checks["integration.down.exercised"].passed
+    assert "fault not exercised" in checks["integration.down.exercised"].message
+    assert checks["integration.rollback"].passed
+    assert "integration.down.success_rate" not in checks
+
+
+async def test_probes_ask_for_no_cache_so_an_honest_cache_is_bypassed() -> None:
+    from aiohttp import web
+
+    from aichaos.config import HttpTargetConfig
+    from aichaos.targets import NO_CACHE, HttpTarget, TargetRequest
+
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Cache-Control", ""))
+        return web.json_response({"output": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/ask", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    target = HttpTarget(HttpTargetConfig(type="http", url=f"http://127.0.0.1:{port}/ask"))
+    try:
+        await target.send(TargetRequest("q", metadata={"headers": NO_CACHE}))
+        await target.send(TargetRequest("q"))
+    finally:
+        await target.aclose()
+        await runner.cleanup()
+    assert seen == ["no-cache", ""]

@@ -13,6 +13,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from aichaos.probes import ReceiverStarted
 from aichaos.runner import ActivityEnded, ActivityStarted, CaseObserved, EventBus, RunStarted
 
 _STATUS_STYLE = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
@@ -35,6 +36,7 @@ class ConsoleProgress:
         bus.subscribe(ActivityStarted, self._activity_started)
         bus.subscribe(CaseObserved, self._case)
         bus.subscribe(ActivityEnded, self._activity_ended)
+        bus.subscribe(ReceiverStarted, self._receiver)
 
     def __enter__(self) -> ConsoleProgress:
         self.progress.start()
@@ -42,6 +44,10 @@ class ConsoleProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+    def _receiver(self, event: ReceiverStarted) -> None:
+        self.console.print(f"  OTLP receiver on [cyan]{event.endpoint}[/]: point the target's "
+                           "OTEL_EXPORTER_OTLP_ENDPOINT at it")
 
     def _started(self, event: RunStarted) -> None:
         self.console.print(f"[bold]aichaos[/] run [cyan]{event.run_id}[/]: {event.title} "

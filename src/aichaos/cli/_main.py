@@ -154,16 +154,27 @@ def init(
 def demo(
     quick: Annotated[bool, typer.Option(help="A ~1-minute version (fewer cases).")] = False,
     results: Annotated[Path, typer.Option(help="Results directory.")] = Path("aichaos-results"),
+    profile: Annotated[list[str] | None, typer.Option(
+        help="Profile(s) to assess: naive, hardened (default: both).")] = None,
 ) -> None:
-    """Start a real local AI system on loopback, assess it, and report (no API key needed)."""
+    """Start a real AI system on loopback (local LLM, CRM, support app behind the chaos
+    proxy), assess the naive and the hardened profile, and report side by side."""
     from aichaos.demo._run import run_demo
+    from aichaos.demo.app._settings import PROFILES
 
+    chosen = tuple(profile or PROFILES)
+    unknown = [p for p in chosen if p not in PROFILES]
+    if unknown:
+        raise fail(f"--profile: expected one of {', '.join(PROFILES)}, got {unknown[0]!r}")
     try:
-        outcome, out_dir = run_demo(console, quick=quick, results_dir=results)
+        runs = run_demo(console, quick=quick, results_dir=results, profiles=chosen)
     except AIChaosError as exc:
         raise fail(str(exc)) from None
-    console.print(f"journal and reports: [cyan]{out_dir}[/] (open report.html in a browser)")
-    raise typer.Exit(outcome.exit_code)
+    for r in runs:
+        console.print(f"{r.profile}: journal and reports in [cyan]{r.directory}[/] "
+                      "(open report.html in a browser)")
+    codes = [r.outcome.exit_code for r in runs]
+    raise typer.Exit(130 if 130 in codes else 0)
 
 
 @app.command()

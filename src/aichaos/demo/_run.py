@@ -1,43 +1,123 @@
-"""``aichaos demo``: start a real local AI system on loopback, assess it, stop everything."""
+"""``aichaos demo``: start a real AI system on loopback, assess both profiles, stop everything.
+
+The system: SmolLM2-135M-Instruct served by llama-cpp-python, a CRM service on SQLite, and the
+reference support app in two profiles from one codebase (``naive`` and ``hardened``), with the
+chaos proxy (started by the runner from the experiment's ``dependencies``) between the app and
+the model and between the app and the CRM.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.console import Console
 
 from aichaos.cli._execute import execute
-from aichaos.config import OpenAITargetConfig, load_experiment
-from aichaos.demo._llm import model_server
+from aichaos.config import Dependency, Experiment, OpenAITargetConfig, load_experiment
+from aichaos.demo._llm import free_port
+from aichaos.demo._stack import DemoStack
+from aichaos.demo.app._settings import PROFILES
+from aichaos.report._terminal import render_comparison
 from aichaos.runner import RunOutcome
 
 DEMO_DIR = Path(__file__).resolve().parent
-QUICK_CASES = 12
+#: a canary API key given to both apps; the naive app's debug log prints it (scenario S13)
+CANARY_KEY = "sk-demoCANARY0000000000000000"
+
+
+@dataclass
+class DemoResult:
+    """Outcome of one profile's run and where its journal and reports are."""
+
+    profile: str
+    outcome: RunOutcome
+    directory: Path
+
+
+def demo_experiment(stack: DemoStack, profile: str, *, quick: bool,
+                    otlp_listen: str) -> Experiment:
+    """The bundled experiment pointed at ``profile``'s app and the stack's dependencies."""
+    exp = load_experiment(DEMO_DIR / "experiment.yaml")
+    exp.title = f"{exp.title} ({profile} profile)"
+    assert isinstance(exp.target, OpenAITargetConfig)
+    exp.target.base_url = stack.app_urls[profile]
+    exp.dependencies = {n: Dependency(**d) for n, d in stack.dependencies().items()}
+    layers = exp.layers
+    if layers.observability is not None:
+        layers.observability.otlp_listen = otlp_listen
+        layers.observability.prometheus_url = stack.app_urls[profile].removesuffix("/v1") + \
+            "/metrics"
+    if layers.safety is not None:
+        layers.safety.log_file = str(stack.app_logs[profile])
+        layers.safety.secrets = [SecretStr(CANARY_KEY)]
+    if quick:
+        _shrink(exp)
+    return exp
+
+
+def _shrink(exp: Experiment) -> None:
+    """The ``--quick`` version: fewer cases per layer, same checks."""
+    layers = exp.layers
+    if layers.capability is not None:
+        layers.capability.limit = 4
+    if layers.input_resilience is not None:
+        layers.input_resilience.limit = 1
+        layers.input_resilience.perturbations = ["typo_keyboard", "zero_width", "empty"]
+    if layers.integration is not None:
+        layers.integration.limit = 1
+        layers.integration.toxics = layers.integration.toxics[:2]
+    if layers.safety is not None:
+        layers.safety.answerable = 1
+        layers.safety.probes = ["unanswerable", "prompt_injection_direct", "pii_logs"]
+    if exp.layers.scale is not None:
+        exp.layers.scale.rates_rps = exp.layers.scale.rates_rps[:1]
 
 
 def run_demo(console: Console, *, quick: bool = False,
-             results_dir: Path = Path("aichaos-results")) -> tuple[RunOutcome, Path]:
-    """Start SmolLM2 on a free loopback port, run the bundled experiment, stop the server.
+             results_dir: Path = Path("aichaos-results"),
+             profiles: tuple[str, ...] = PROFILES) -> list[DemoResult]:
+    """Start the stack, run the bundled experiment on each profile, stop everything.
 
-    Args:
-        quick: only the first ``QUICK_CASES`` golden cases (about a minute on 2 cores).
-        results_dir: where the database, journal and reports go.
+    Returns:
+        one :class:`DemoResult` per profile, in order.
 
     Raises:
-        ModelServerError: the model server could not start.
+        ModelServerError, DemoStackError: a process could not start (everything is stopped).
         ConfigError: the bundled experiment is invalid (a packaging bug).
     """
-    experiment = load_experiment(DEMO_DIR / "experiment.yaml")
-    if quick and experiment.layers.capability is not None:
-        experiment.layers.capability.limit = QUICK_CASES
-    with console.status("starting the local model server (SmolLM2-135M-Instruct)..."):
-        server_cm = model_server(log_dir=results_dir / "logs")
-        server = server_cm.__enter__()
+    results: list[DemoResult] = []
+    # the apps export OpenTelemetry to the layer-5 receiver; its port is fixed before they start
+    otlp_listen = f"127.0.0.1:{free_port()}"
+    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{otlp_listen}"
+    with console.status("starting the model server, the CRM and the support app "
+                        f"({', '.join(profiles)}); the first start embeds the knowledge base"):
+        stack = DemoStack(profiles=[p for p in PROFILES if p in profiles],
+                          work_dir=results_dir / "stack",
+                          canaries=[CANARY_KEY])
+        stack.start()
     try:
-        console.print(f"model server up at [cyan]{server.base_url}[/] (pid {server.process.pid})")
-        assert isinstance(experiment.target, OpenAITargetConfig)
-        experiment.target.base_url = server.base_url
-        return execute(experiment, console, results_dir=results_dir)
+        console.print(f"model [cyan]{stack.model_url}[/], CRM [cyan]{stack.crm_url}[/], apps "
+                      + ", ".join(f"{p} [cyan]{u}[/]" for p, u in stack.app_urls.items()))
+        for profile in profiles:
+            console.rule(f"[bold]{profile}[/] profile")
+            exp = demo_experiment(stack, profile, quick=quick, otlp_listen=otlp_listen)
+            outcome, directory = execute(exp, console, results_dir=results_dir / profile)
+            results.append(DemoResult(profile, outcome, directory))
+            if outcome.journal["status"] == "interrupted":
+                break
     finally:
-        server_cm.__exit__(None, None, None)
-        console.print("model server stopped")
+        with console.status("stopping every process the demo started"):
+            stack.stop()
+        console.print("stack stopped: model server, CRM and apps")
+    if len(results) > 1:
+        render_comparison({r.profile: r.outcome.scorecard.to_dict() for r in results}, console)
+    summary = {r.profile: {"run_id": r.outcome.run_id, "directory": str(r.directory),
+                           "overall": r.outcome.scorecard.to_dict()["overall"]}
+               for r in results}
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "demo-summary.json").write_text(json.dumps(summary, indent=2))
+    return results

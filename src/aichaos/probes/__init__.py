@@ -9,6 +9,7 @@ from aichaos.probes import (  # noqa: F401 - each module registers its layer's s
 )
 from aichaos.probes._base import PlannedCase, ProbeSuite, RunAborted, SuiteContext, suites
 from aichaos.probes._capability import CapabilitySuite
+from aichaos.probes._observability import ObservabilitySuite, ReceiverStarted
 from aichaos.probes._resilience import InputResilienceSuite
 from aichaos.probes._safety import SafetySuite
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
@@ -16,8 +17,10 @@ from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_co
 __all__ = [
     "CapabilitySuite",
     "InputResilienceSuite",
+    "ObservabilitySuite",
     "PlannedCase",
     "ProbeSuite",
+    "ReceiverStarted",
     "RunAborted",
     "SafetySuite",
     "SuiteContext",

@@ -49,7 +49,7 @@ from aichaos.probes._summary import reproduce_command
 from aichaos.proxy import ChaosProxy, TrafficRecord
 from aichaos.report import Check, FailingCase, LayerResult
 from aichaos.scoring import build_scorer
-from aichaos.targets import Target, TargetRequest, TargetResponse
+from aichaos.targets import NO_CACHE, Target, TargetRequest, TargetResponse
 
 OUTCOMES = ("correct", "fallback", "error", "hang", "crash")
 RETRY_SLACK_S = 0.1  # timer granularity + time for the 429 to reach the client's code
@@ -272,7 +272,7 @@ class IntegrationSuite(ProbeSuite):
         return self._score(ctx, proxy, runs, calls_before, leftover)
 
     async def _send(self, ctx: SuiteContext, case: Case, variant: str, phase: str) -> CaseResult:
-        item = ctx.plan(case, variant, phase=phase)
+        item = ctx.plan(case, variant, phase=phase, headers=NO_CACHE)
         item.scorer = build_scorer(case.scorer) if case.scorer else None
         return await ctx.send_one(item, layer=3, suite=self.name,
                                   scorer=build_scorer(self.config.scorer),
@@ -358,6 +358,14 @@ class IntegrationSuite(ProbeSuite):
             "findings": findings,
         }
         summary = ", ".join(f"{k} {v}" for k, v in outcomes.items())
+        m["exercised"] = t.fired > 0
+        if not t.fired:  # nothing reached the fault: no verdict on it, and say so plainly
+            m["score"], m["penalties"] = None, []
+            return m, [Check(
+                f"integration.{name}.exercised", False, 0.0, "> 0", "fired",
+                f"fault not exercised: {condition(t)} never fired; {run.spec.dependency!r} "
+                f"saw {upstream} calls in {n} requests (a response cache, or a path that "
+                "does not use this dependency?); no verdict on this fault", bad_ids)]
         checks = [Check(f"integration.{name}.success_rate", rate >= cfg.min_success_rate, rate,
                         f">= {cfg.min_success_rate:g}", "ratio",
                         f"{outcomes['correct'] + outcomes['fallback']}/{n} succeeded under "
@@ -449,32 +457,39 @@ class IntegrationSuite(ProbeSuite):
                 failing.append(FailingCase(r.case_id, r.variant, r.input, r.output,
                                            f"{why} ({o.outcome}; {detail})",
                                            reproduce_command(ctx.run_id, r)))
-        mean_rate = statistics.fmean(r["success_rate"] for r in rows)
+        rollback = Check("integration.rollback", not leftover, len(leftover), "== 0", "toxics",
+                         "every toxic removed" if not leftover else
+                         f"toxics still active: {', '.join(leftover)}")
+        measured = [r for r in rows if r["exercised"]]
+        if not measured:
+            return LayerResult(3, None, {"toxics": len(rows), "exercised": 0},
+                               [*checks, rollback], failing,
+                               note="not measured: no fault was exercised (no toxic fired)",
+                               details={"faults": rows})
+        mean_rate = statistics.fmean(r["success_rate"] for r in measured)
         total = sum(r["requests"] for r in rows) or 1
         all_counts = {k: sum(r["outcomes"][k] for r in rows) for k in OUTCOMES}
-        unrecovered = [r["toxic"] for r in rows if not r["recovered"]]
+        unrecovered = [r["toxic"] for r in measured if not r["recovered"]]
         cfg = self.config
         checks += [
             Check("integration.success_rate", mean_rate >= cfg.min_success_rate, mean_rate,
                   f">= {cfg.min_success_rate:g}", "ratio",
-                  f"mean success rate under {len(rows)} faults: {mean_rate:.0%}"),
-            Check("integration.recovered", not unrecovered, len(runs) - len(unrecovered),
-                  f"== {len(runs)}", "toxics",
+                  f"mean success rate under {len(measured)} exercised faults: {mean_rate:.0%}"),
+            Check("integration.recovered", not unrecovered, len(measured) - len(unrecovered),
+                  f"== {len(measured)}", "toxics",
                   "recovered after every fault" if not unrecovered else
                   f"not recovered after: {', '.join(unrecovered)}"),
-            Check("integration.rollback", not leftover, len(leftover), "== 0", "toxics",
-                  "every toxic removed" if not leftover else
-                  f"toxics still active: {', '.join(leftover)}"),
+            rollback,
         ]
         metrics: dict[str, Any] = {
-            "success_rate": mean_rate, "toxics": len(rows),
+            "success_rate": mean_rate, "toxics": len(rows), "exercised": len(measured),
             "hang_rate": all_counts["hang"] / total, "crash_rate": all_counts["crash"] / total,
             "error_rate": all_counts["error"] / total, "outcomes": all_counts,
             "recovered": not unrecovered,
             "findings": [f"{r['toxic']}: {f}" for r in rows for f in r["findings"]],
             "per_toxic": {r["toxic"]: r for r in rows},
         }
-        score = round(statistics.fmean(r["score"] for r in rows), 1)
+        score = round(statistics.fmean(r["score"] for r in measured), 1)
         amplifications = [r["retry_amplification"] for r in rows
                           if isinstance(r.get("retry_amplification"), int | float)]
         if amplifications:

@@ -1,6 +1,13 @@
 """Adapters to the system under test: ``async send(request) -> response`` plus ``aclose()``."""
 
-from aichaos.targets._base import ERROR_CLASSES, Target, TargetRequest, TargetResponse
+from aichaos.targets._base import (
+    ERROR_CLASSES,
+    NO_CACHE,
+    Target,
+    TargetRequest,
+    TargetResponse,
+    request_headers,
+)
 from aichaos.targets._factory import build_target
 from aichaos.targets._http import HttpTarget, render_body
 from aichaos.targets._mock import MockTarget
@@ -9,6 +16,7 @@ from aichaos.targets._python import PythonTarget, import_function
 
 __all__ = [
     "ERROR_CLASSES",
+    "NO_CACHE",
     "HttpTarget",
     "MockTarget",
     "OpenAITarget",
@@ -19,4 +27,5 @@ __all__ = [
     "build_target",
     "import_function",
     "render_body",
+    "request_headers",
 ]

@@ -38,7 +38,8 @@ class TargetRequest:
         input: the user's text, exactly as it should arrive (may be empty or malformed).
         context: optional reference text (retrieved document, policy) given with the input.
         case_id: the golden case this request came from, for correlation.
-        metadata: free-form labels (perturbation, toxic) carried into observations.
+        metadata: free-form labels (perturbation, toxic) carried into observations; a
+            ``headers`` mapping is sent as extra HTTP headers by the HTTP-based targets.
     """
 
     input: str
@@ -97,6 +98,17 @@ class TargetResponse:
         """
         t = self.chunk_times_s
         return [b - a for a, b in itertools.pairwise(t)]
+
+
+#: sent by probes that must reach the system's dependencies: a response cache that honours
+#: it (RFC 9111, section 5.2.1.4) cannot hide the request path from the fault being measured
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+def request_headers(request: TargetRequest) -> dict[str, str] | None:
+    """Extra HTTP headers a probe asked for (``metadata["headers"]``), or None."""
+    headers = request.metadata.get("headers")
+    return {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else None
 
 
 class Target(abc.ABC):

@@ -12,7 +12,7 @@ from jsonpath_ng.ext.parser import parse as jsonpath_parse
 
 from aichaos.config import HttpTargetConfig
 from aichaos.errors import ConfigError, TargetUnreachable
-from aichaos.targets._base import Target, TargetRequest, TargetResponse
+from aichaos.targets._base import Target, TargetRequest, TargetResponse, request_headers
 from aichaos.targets._errors import classify_exception, classify_http_status
 
 _ENV = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
@@ -80,7 +80,8 @@ class HttpTarget(Target):
                      "case_id": request.case_id}
         try:
             body = render_body(self.config.body, variables)
-            r = await self._client.request(self.config.method, self.config.url, json=body)
+            r = await self._client.request(self.config.method, self.config.url, json=body,
+                                           headers=request_headers(request))
             resp.status = r.status_code
             self._read(r, resp)
         except Exception as exc:  # failures of the system under test are observations

@@ -11,7 +11,7 @@ import jinja2
 
 from aichaos.config import OpenAITargetConfig
 from aichaos.errors import TargetUnreachable
-from aichaos.targets._base import Target, TargetRequest, TargetResponse
+from aichaos.targets._base import Target, TargetRequest, TargetResponse, request_headers
 from aichaos.targets._errors import classify_exception, classify_http_status
 
 _ENV = jinja2.Environment(
@@ -96,7 +96,8 @@ class OpenAITarget(Target):
         return resp
 
     async def _send_plain(self, request: TargetRequest, resp: TargetResponse) -> None:
-        r = await self._client.post(self._url, json=self._body(request))
+        r = await self._client.post(self._url, json=self._body(request),
+                                    headers=request_headers(request))
         resp.status = r.status_code
         try:
             data = r.json()
@@ -121,7 +122,8 @@ class OpenAITarget(Target):
     async def _send_stream(
         self, request: TargetRequest, resp: TargetResponse, start: float
     ) -> None:
-        async with self._client.stream("POST", self._url, json=self._body(request)) as r:
+        async with self._client.stream("POST", self._url, json=self._body(request),
+                                       headers=request_headers(request)) as r:
             resp.status = r.status_code
             if (cls := classify_http_status(r.status_code)) is not None:
                 body = (await r.aread()).decode("utf-8", "replace")

@@ -1,0 +1,190 @@
+"""``aichaos compare`` and ``aichaos watch`` (mounted at the top level by the main CLI).
+
+Expected errors print one line (``error: ...``) and exit 2. ``compare`` exits 1 when a metric
+got worse; ``watch`` exits 1 when the detector raised an alarm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aichaos.drift._baseline import pin_baseline, resolve_run
+from aichaos.drift._compare import Comparison
+from aichaos.drift._compare import compare as compare_runs
+from aichaos.drift._watch import IterationStats, WatchMetrics
+from aichaos.drift._watch import watch as watch_loop
+from aichaos.errors import AIChaosError, ConfigError
+from aichaos.store import ResultStore, default_url
+
+EXIT_BAD_INPUT = 2
+_out = Console()
+_err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _open_store(results: Path, db: str | None, *, create: bool = False) -> ResultStore:
+    if db is None:
+        path = results / "aichaos.db"
+        if not create and not path.exists():
+            raise ConfigError(f"--results: no results database at {path}")
+        db = default_url(results)
+    return ResultStore(db)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2g}" if 0 < abs(value) < 10 ** -digits else f"{value:.{digits}f}"
+
+
+def _table(result: Comparison) -> Table:
+    t = Table(title=f"{result.run_b} vs reference {result.run_a} (alpha {result.alpha}, Holm)",
+              box=None)
+    for col in ("metric", "A", "B", "n A/B", "test", "effect", "p", "p Holm", "verdict"):
+        t.add_column(col, justify="left" if col in ("metric", "test", "verdict") else "right")
+    colors = {"worse": "red", "better": "green", "changed": "yellow"}
+    for m in result.metrics:
+        color = colors.get(m.verdict)
+        verdict = f"[{color}]{m.verdict}[/]" if color else m.verdict
+        t.add_row(m.metric, _fmt(m.value_a), _fmt(m.value_b), f"{m.n_a}/{m.n_b}", m.test,
+                  f"{m.effect_name} {_fmt(m.effect)}", _fmt(m.p_value), _fmt(m.p_adjusted),
+                  verdict)
+    return t
+
+
+def compare(
+    run_a: Annotated[str, typer.Argument(help="Reference run id, 'baseline' (the pinned "
+                                         "baseline of RUN_B's experiment) or 'latest'.")],
+    run_b: Annotated[str | None, typer.Argument(help="Candidate run id or 'latest'.")] = None,
+    results: Annotated[Path, typer.Option(help="Results directory holding aichaos.db.")] = Path(
+        "aichaos-results"),
+    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store "
+                                           "(overrides --results).")] = None,
+    pin: Annotated[bool, typer.Option("--pin", help="Pin RUN_A as its experiment's "
+                                      "baseline.")] = False,
+    alpha: Annotated[float, typer.Option(help="Family-wise error rate (Holm).")] = 0.05,
+    suite: Annotated[list[str] | None, typer.Option(help="Probe suite(s) whose cases are "
+                                                    "compared (default: capability).")] = None,
+    metric: Annotated[list[str] | None, typer.Option(help="Metric(s) to compare "
+                                                     "(default: all).")] = None,
+    direction: Annotated[list[str] | None, typer.Option(help="METRIC=higher|lower: override "
+                                                        "a metric's good direction, e.g. "
+                                                        "output_length=higher.")] = None,
+    embeddings: Annotated[bool, typer.Option(help="Compare output embeddings "
+                                             "(needs aichaos[semantic]).")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a "
+                                          "table.")] = False,
+) -> None:
+    """Compare two stored runs metric by metric: better / same / worse, with p-values.
+
+    Exit codes: 0 nothing got worse, 1 a metric got worse, 2 bad input.
+    """
+    try:
+        store = _open_store(results, db)
+        try:
+            if run_b is None:
+                if not pin:
+                    raise ConfigError("RUN_B: missing (give two runs, or --pin to pin RUN_A "
+                                      "as a baseline)")
+                run_id = resolve_run(store, run_a)
+                title = pin_baseline(store, run_id)
+                _out.print(f"pinned {run_id} as the baseline of {title!r}")
+                return
+            b = resolve_run(store, run_b)
+            a = resolve_run(store, run_a, experiment_of=b)
+            if a == b:
+                raise ConfigError(f"RUN_A and RUN_B are the same run ({a})")
+            chosen = list(metric) if metric else None
+            if not embeddings:
+                from aichaos.drift._compare import METRICS
+
+                chosen = [m for m in (chosen or METRICS) if m != "output_embedding"]
+            directions: dict[str, str | None] = {}
+            for flag in direction or []:
+                name, sep, value = flag.partition("=")
+                if not sep:
+                    raise ConfigError(f"--direction {flag!r}: expected METRIC=higher|lower")
+                directions[name] = value
+            result = compare_runs(store, a, b, alpha=alpha, suites=suite or None,
+                                  metrics=chosen, directions=directions)
+            if pin:
+                pin_baseline(store, a)
+        finally:
+            store.close()
+    except AIChaosError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        _out.print(_table(result))
+        _out.print(f"overall: [bold]{result.verdict}[/]")
+    raise typer.Exit(1 if result.verdict == "worse" else 0)
+
+
+def watch(
+    experiment_file: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    interval: Annotated[float, typer.Option(help="Seconds between iterations.")] = 60.0,
+    iterations: Annotated[int, typer.Option(help="Iterations to run (0 = until "
+                                            "Ctrl-C).")] = 0,
+    sample: Annotated[int, typer.Option(help="Golden cases per iteration.")] = 4,
+    webhook: Annotated[str | None, typer.Option(help="URL that receives a JSON POST per "
+                                                "alarm.")] = None,
+    metrics_listen: Annotated[str, typer.Option(help="host:port of watch's own /metrics "
+                                                "('' = off).")] = "127.0.0.1:9464",
+    warmup: Annotated[int, typer.Option(help="Page-Hinkley warm-up, iterations.")] = 10,
+    threshold: Annotated[float, typer.Option(help="Page-Hinkley threshold, standard "
+                                             "deviations.")] = 8.0,
+    results: Annotated[Path | None, typer.Option(help="Results directory (default: the "
+                                                 "file's report.dir).")] = None,
+) -> None:
+    """Probe a live system on an interval, store each run, and alarm on degradation.
+
+    Exit codes: 0 no alarm, 1 an alarm was raised, 2 bad input, 130 interrupted.
+    """
+    from aichaos.cli._execute import secrets_of
+    from aichaos.config import load_experiment
+
+    if webhook is not None and not webhook.startswith(("http://", "https://")):
+        raise _fail(f"--webhook: expected an http(s) URL, got {webhook!r}")
+
+    def report(stats: IterationStats, metrics: WatchMetrics) -> None:
+        alarms = f" [bold red]ALARM {', '.join(stats.alarms)}[/]" if stats.alarms else ""
+        _out.print(f"#{stats.iteration} {stats.run_id}: pass {_fmt(stats.pass_rate, 2)}, "
+                   f"errors {_fmt(stats.error_rate, 2)}, latency {_fmt(stats.latency_s)} s"
+                   + alarms)
+
+    try:
+        experiment = load_experiment(experiment_file)
+        out_dir = Path(results or experiment.report.dir)
+        store = ResultStore(experiment.store.url or default_url(out_dir),
+                            mask=experiment.store.mask_pii, secrets=secrets_of(experiment))
+        try:
+            outcome = asyncio.run(watch_loop(
+                experiment, store, iterations=iterations, interval_s=interval, sample=sample,
+                webhook=webhook, metrics_listen=metrics_listen or None, warmup=warmup,
+                threshold=threshold, on_iteration=report))
+        finally:
+            store.close()
+    except AIChaosError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    for error in outcome.webhook_errors:
+        _err.print(f"warning: {error}")
+    _out.print(f"{len(outcome.iterations)} iterations, {len(outcome.alarms)} alarm(s)")
+    raise typer.Exit(outcome.exit_code)
+
+
+commands = [compare, watch]
