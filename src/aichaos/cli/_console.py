@@ -13,7 +13,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from aichaos.probes import ReceiverStarted
+from aichaos.probes import LoadStepFinished, ReceiverStarted
 from aichaos.runner import ActivityEnded, ActivityStarted, CaseObserved, EventBus, RunStarted
 
 _STATUS_STYLE = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
@@ -37,6 +37,7 @@ class ConsoleProgress:
         bus.subscribe(CaseObserved, self._case)
         bus.subscribe(ActivityEnded, self._activity_ended)
         bus.subscribe(ReceiverStarted, self._receiver)
+        bus.subscribe(LoadStepFinished, self._load_step)
 
     def __enter__(self) -> ConsoleProgress:
         self.progress.start()
@@ -44,6 +45,15 @@ class ConsoleProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+    def _load_step(self, event: LoadStepFinished) -> None:
+        offered = f"{event.offered_rps:g} req/s" if event.offered_rps is not None else "closed"
+        p95 = f"{event.latency_p95_s:.2f} s" if event.latency_p95_s is not None else "-"
+        mark = " [red]saturated[/]" if event.saturated else ""
+        self.console.print(f"    load step {event.step + 1}/{event.steps}: offered {offered}, "
+                           f"achieved {event.achieved_rps:.2f} req/s, goodput "
+                           f"{event.goodput_rps:.2f} req/s, p95 {p95}, errors "
+                           f"{event.error_rate:.0%}{mark}")
 
     def _receiver(self, event: ReceiverStarted) -> None:
         self.console.print(f"  OTLP receiver on [cyan]{event.endpoint}[/]: point the target's "

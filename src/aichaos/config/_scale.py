@@ -52,4 +52,12 @@ class ScaleLayer(Strict):
     requests_per_day: float | None = Field(
         None, ge=0, description="declared traffic level for the monthly cost projection"
     )
+    peak_rps: float | None = Field(
+        None, gt=0, description="declared peak rate the system must sustain, req/s; default "
+        "requests_per_day / 86400 (the mean rate), else the sweep's first rate"
+    )
+    min_goodput_ratio: float = Field(
+        0.9, ge=0, le=1, description="scale.goodput check: share of requests at the highest "
+        "unsaturated step that must succeed within the per-request SLOs"
+    )
 

@@ -60,21 +60,26 @@ def demo_experiment(stack: DemoStack, profile: str, *, quick: bool,
 
 
 def _shrink(exp: Experiment) -> None:
-    """The ``--quick`` version: fewer cases per layer, same checks."""
+    """The ``--quick`` version: one or two cases per layer, the same checks."""
     layers = exp.layers
+    if exp.steady_state_hypothesis is not None:
+        exp.steady_state_hypothesis.sample = 1
     if layers.capability is not None:
-        layers.capability.limit = 4
+        layers.capability.limit = 3
     if layers.input_resilience is not None:
         layers.input_resilience.limit = 1
         layers.input_resilience.perturbations = ["typo_keyboard", "zero_width", "empty"]
     if layers.integration is not None:
         layers.integration.limit = 1
-        layers.integration.toxics = layers.integration.toxics[:2]
+        layers.integration.toxics = layers.integration.toxics[:1]
     if layers.safety is not None:
         layers.safety.answerable = 1
-        layers.safety.probes = ["unanswerable", "prompt_injection_direct", "pii_logs"]
-    if exp.layers.scale is not None:
-        exp.layers.scale.rates_rps = exp.layers.scale.rates_rps[:1]
+        layers.safety.probes = ["prompt_injection_direct", "pii_echo", "pii_logs"]
+    if layers.observability is not None:
+        layers.observability.sample = 1
+    if layers.scale is not None:
+        layers.scale.rates_rps = layers.scale.rates_rps[:1]
+        layers.scale.duration_s = 5.0
 
 
 def run_demo(console: Console, *, quick: bool = False,

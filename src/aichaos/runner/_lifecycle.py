@@ -228,7 +228,10 @@ class Runner:
         t0 = time.perf_counter()
         try:
             result = await suite.run(ctx)
-        except (asyncio.CancelledError, KeyboardInterrupt, RunAborted):
+        except (asyncio.CancelledError, KeyboardInterrupt, RunAborted) as exc:
+            partial = getattr(exc, "partial", None)  # what a suite finished before the stop
+            if isinstance(partial, LayerResult):
+                self.scorecard.set(partial)
             self.bus.publish(ActivityEnded(self.run_id, record.name, "probe", "interrupted",
                                            time.perf_counter() - t0))
             raise
