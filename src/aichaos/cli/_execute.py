@@ -66,6 +66,12 @@ def execute(
     formats = [f for f in experiment.report.formats if not (quiet and f == "terminal")]
     writer = ReportWriter(results, formats, console)
     writer.attach(bus)
+    tracer = None
+    if experiment.runtime.otlp_endpoint:
+        from aichaos.telemetry import RunTracer
+
+        tracer = RunTracer(experiment.runtime.otlp_endpoint)
+        tracer.attach(bus)
     runner = Runner(experiment, bus, target=target, cases=cases)
     progress = ConsoleProgress(console)
     progress.attach(bus)
@@ -74,4 +80,6 @@ def execute(
             outcome = asyncio.run(_run_cancellable(runner))
     finally:
         store.close()
+        if tracer is not None:
+            tracer.shutdown()
     return outcome, results / outcome.run_id

@@ -162,6 +162,9 @@ class Abort(Strict):
 
 class Runtime(Strict):
     seed: int = 42
+    otlp_endpoint: str | None = Field(
+        None, description="export aichaos's own run traces over OTLP/HTTP to this base URL, "
+        "e.g. http://127.0.0.1:4318 (not OTEL_EXPORTER_OTLP_ENDPOINT, which is the target's)")
     concurrency: int = Field(2, ge=1, le=256, description="requests in flight at once")
     rollbacks: Rollbacks = Field(default_factory=Rollbacks)
     abort: Abort = Field(default_factory=Abort)

@@ -17,6 +17,7 @@ from aichaos.telemetry._prometheus import (
     scrape,
 )
 from aichaos.telemetry._receiver import DEFAULT_OTLP_HTTP_PORT, OtlpReceiver
+from aichaos.telemetry._self import RunTracer
 from aichaos.telemetry._semconv import (
     ATTRIBUTE_ALIASES,
     METRIC_ALIASES,
@@ -46,6 +47,7 @@ __all__ = [
     "PrometheusReport",
     "RequestTelemetry",
     "RequestWindow",
+    "RunTracer",
     "Scrape",
     "SeriesNames",
     "SpanRecord",
