@@ -113,7 +113,7 @@ def start_model_server(
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise ModelServerError(f"model server exited with code {proc.returncode}: "
-                                       f"{_last_line(log_path)}")
+                                       f"{last_line(log_path)}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(server.base_url + "/models", timeout=1.0).status_code == 200:
                     return server
@@ -123,7 +123,7 @@ def start_model_server(
         raise
     server.stop()
     raise ModelServerError(f"model server did not answer within {startup_timeout_s:.0f} s: "
-                           f"{_last_line(log_path)}")
+                           f"{last_line(log_path)}")
 
 
 @contextlib.contextmanager
@@ -136,7 +136,8 @@ def model_server(**kwargs: object) -> Iterator[ModelServer]:
         server.stop()
 
 
-def _last_line(path: Path) -> str:
+def last_line(path: Path) -> str:
+    """The last non-empty line of a log file (200 characters at most), for error messages."""
     try:
         lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:

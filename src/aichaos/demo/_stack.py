@@ -46,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from aichaos.demo._llm import ModelServer, free_port, start_model_server
+from aichaos.demo._llm import ModelServer, free_port, last_line, start_model_server
 from aichaos.demo.app._settings import PROFILES, Profile
 from aichaos.errors import AIChaosError
 
@@ -242,13 +242,13 @@ class DemoStack:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise DemoStackError(f"{name} exited with code {proc.returncode}: "
-                                     f"{_last_line(log)}")
+                                     f"{last_line(log)}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(url, timeout=1.0).status_code == 200:
                     return
             time.sleep(0.2)
         raise DemoStackError(f"{name} did not answer {url} within "
-                             f"{self.startup_timeout_s:.0f} s: {_last_line(log)}")
+                             f"{self.startup_timeout_s:.0f} s: {last_line(log)}")
 
     def _install_sigterm(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -265,11 +265,3 @@ class DemoStack:
         if self._old_sigterm is not None:
             signal.signal(signal.SIGTERM, self._old_sigterm)
             self._old_sigterm = None
-
-
-def _last_line(path: Path) -> str:
-    try:
-        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return "(no log)"
-    return lines[-1][:200] if lines else "(empty log)"
