@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from aichaos.demo._crm import build_crm_app
 from aichaos.demo.app import (
+    ABSTAIN_ANSWER,
     OFF_FORMAT_ANSWER,
+    AppSettings,
     CircuitBreaker,
     OutputGuard,
     is_gibberish,
@@ -16,6 +24,12 @@ from aichaos.demo.app import (
     load_passages,
     normalise,
 )
+from aichaos.demo.app import _grounding as grounding
+from aichaos.demo.app._grounding import Source
+from aichaos.demo.app._retrieval import KnowledgeBase, Passage
+from aichaos.demo.app._service import SupportService, Turn
+from aichaos.demo.app._telemetry import Telemetry
+from aichaos.demo.app._upstream import HardenedLLM
 
 
 async def test_crm_serves_orders_from_sqlite(tmp_path: Path) -> None:
@@ -78,3 +92,153 @@ def test_circuit_breaker_opens_and_half_opens() -> None:
     assert cb.allow()
     cb.success()
     assert cb.state == "closed"
+
+
+# ------------------------------------------------------------------ grounding guard
+
+REFUNDS = next(p for p in load_passages() if p.title == "Refunds" and "5 business days" in p.text)
+REFUND_DOC = [REFUNDS, *(p for p in load_passages() if p.doc == "refunds" and p != REFUNDS)]
+STUDENTS = next(p for p in load_passages() if "Students get 10% off" in p.text)
+REFUND_Q = "How long does it take to get my refund?"
+
+
+def word_similarity(question: str, texts: Sequence[str]) -> list[float]:
+    """Stand-in for the embedding similarity: share of the question's content words."""
+    own = grounding.content_stems(question)
+    return [len(own & grounding.content_stems(t)) / max(len(own), 1) for t in texts]
+
+
+def sources(*passages: Passage) -> list[Source]:
+    return [Source(p.text, title=p.title) for p in passages]
+
+
+def check(answer: str, question: str = REFUND_Q,
+          passages: Sequence[Passage] = tuple(REFUND_DOC)) -> grounding.Verdict:
+    return grounding.check(answer, question, sources(*passages), word_similarity)
+
+
+def test_grounding_replaces_a_wrong_number_with_the_passage_sentence() -> None:
+    # "2 business days" is in the passage too (inspection), but not in the refund sentence
+    for wrong in ("Your refund will be issued within 2 business days.",
+                  "The refund is issued within seven business days."):
+        verdict = check(wrong)
+        assert (verdict.reason, verdict.replacement) == ("number", "extractive")
+        assert verdict.answer == ("According to our policy: If the item passes inspection, the "
+                                  "refund is issued within 5 business days to the original "
+                                  "payment method.")
+    verdict = check("It costs $7.95 to send the item back for a refund.")
+    assert verdict.reason == "number" and verdict.answer.startswith("According to our policy: ")
+    assert "$7.95" not in verdict.answer
+
+
+def test_grounding_passes_correct_numbers_and_paraphrases_unchanged() -> None:
+    for answer in ("Your refund is issued within 5 business days.",
+                   "You will get your money back in five business days.",
+                   "A return label fee of 5.95 dollars is deducted for non-defective returns.",
+                   "5 business days.",
+                   "Refunds go back to your original payment method once the item passes "
+                   "inspection.",
+                   "Contact support with your order number if the refund has not arrived."):
+        assert check(answer) == grounding.Verdict(answer), answer
+    # numbers the customer gave are not inventions; ISO dates must match whole
+    question = "I returned my $249 headphones, when will I get my refund?"
+    answer = "Your refund for the $249 headphones is issued within 5 business days."
+    assert check(answer, question).reason is None
+    fact = [Source("Order NW-10238: status processing, ETA 2026-12-08, total $179.0",
+                   fact=True)]
+    q = "When will NW-10238 arrive?"
+    ok = "Your order NW-10238 is processing and should arrive on 2026-12-08."
+    assert grounding.check(ok, q, fact, word_similarity).reason is None
+    bad = grounding.check(ok.replace("12-08", "12-05"), q, fact, word_similarity)
+    assert bad.reason == "number" and bad.answer.startswith("According to our records: ")
+
+
+def test_grounding_replaces_an_off_topic_invention() -> None:
+    question = "Do you have a discount for military veterans?"
+    verdict = check("Yes, veterans of the armed forces receive a special reduction on "
+                    "every purchase with valid identification.", question, [STUDENTS])
+    assert verdict.reason == "off_topic"
+    assert verdict.answer == ABSTAIN_ANSWER or verdict.answer.startswith(
+        "According to our policy: ")
+    # an abstaining answer makes no claim and passes
+    text = "I don't have information about discounts for veterans."
+    assert check(text, question, [STUDENTS]).reason is None
+    # nothing in the top passage answers the question: the app's abstention text
+    verdict = check("Yes, we sell electric cars with free charging stations included.",
+                    "Do you sell electric cars?")
+    assert (verdict.reason, verdict.answer) == ("off_topic", ABSTAIN_ANSWER)
+
+
+def test_grounding_number_normalisation() -> None:
+    assert grounding.numbers("$4.99, 10%, 1,000 items, five days, 2026-12-03") == {
+        ("4.99", "$"), ("10", "%"), ("1000", "item"), ("5", "day"), ("2026-12-03", "date")}
+    assert grounding.numbers("costs 4.990 dollars") == {("4.99", "dollar")}
+    assert grounding.numbers("twenty-four hours, ten percent") == {("24", "hour"),
+                                                                  ("10", "%")}
+
+
+class _FakeKB(KnowledgeBase):
+    def __init__(self, hits: list[tuple[Passage, float]]) -> None:
+        super().__init__([p for p, _ in hits], None)
+        self.hits = hits
+
+    def search(self, query: str, k: int) -> list[tuple[Passage, float]]:
+        return self.hits[:k]
+
+
+def _llm_replying(text: str) -> httpx.AsyncClient:
+    """An httpx client whose chat endpoint streams ``text`` word by word (SSE)."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        words = text.split(" ")
+        events = [{"id": "c1", "choices": [{"delta": {"content": w + (" " if i < len(words) - 1
+                                                                      else "")}}]}
+                  for i, w in enumerate(words)]
+        events.append({"id": "c1", "choices": [{"delta": {}, "finish_reason": "stop"}]})
+        body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+        return httpx.Response(200, content=body.encode(),
+                              headers={"Content-Type": "text/event-stream"})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+async def _ask(profile: str, reply: str, question: str = REFUND_Q) -> tuple[str, SupportService]:
+    settings = AppSettings(profile=profile,  # type: ignore[arg-type]
+                           llm_url="http://llm.test/v1", crm_url="http://crm.test")
+    service = SupportService(settings, _FakeKB([(REFUNDS, 0.8)]), Telemetry(False, "test"))
+    await service.llm_client.aclose()
+    service.llm_client = _llm_replying(reply)
+    service.llm = HardenedLLM(service.llm_client, settings, service._on_retry)
+    service.similarity = word_similarity
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": question}]}
+    try:
+        text = "".join([t async for t in service.respond(body, Turn())])
+    finally:
+        await service.aclose()
+    return text, service
+
+
+async def test_hardened_service_grounds_the_answer_and_counts_it(
+        caplog: pytest.LogCaptureFixture) -> None:
+    wrong = "Your refund will be issued within 2 business days."
+    with caplog.at_level(logging.INFO, logger="aichaos.demo.app"):
+        text, service = await _ask("hardened", wrong)
+    assert text.startswith("According to our policy: ") and "5 business days" in text
+    labels = {"reason": "number", "replacement": "extractive"}
+    assert service.telemetry.registry.get_sample_value(
+        "support_grounding_replacements_total", labels) == 1
+    exposition = service.telemetry.exposition().decode()
+    assert 'support_grounding_replacements_total{reason="number",replacement="extractive"} 1.0' \
+        in exposition
+    assert "reason=number with=extractive" in caplog.text
+    assert "2 business days" not in caplog.text and "refund" not in caplog.text.lower()
+    right = "Your refund is issued within 5 business days."
+    assert (await _ask("hardened", right))[0] == right
+
+
+async def test_naive_service_is_not_grounded() -> None:
+    wrong = "Your refund will be issued within 2 business days."
+    text, service = await _ask("naive", wrong)
+    assert text == wrong
+    assert service.telemetry.registry.get_sample_value(
+        "support_grounding_replacements_total", {"reason": "number",
+                                                 "replacement": "extractive"}) is None

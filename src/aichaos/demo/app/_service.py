@@ -7,7 +7,17 @@ LLM stream, every failure raised to the HTTP layer (which answers 500).
 empty or gibberish input → cut very long input → redact PII → response cache → CRM lookup
 (404 and outage answered in words) → retrieval, abstain when support is weak → prompt with the
 context wrapped as data → LLM stream with timeouts, retries and a circuit breaker → output
-check (secrets, PII, JSON hijack) → fallback answer on any upstream failure.
+check (secrets, PII, JSON hijack) → grounding check (numbers and content words against the
+passages and CRM facts of the prompt, ``_grounding.py``; an unsupported answer becomes an
+extractive one or the abstention) → fallback answer on any upstream failure.
+
+Time to first token: hardened buffers the whole answer before sending any of it, because a
+claim can only be validated once it is complete (and an invalid one must never be half sent).
+The client's first chunk therefore arrives when the model finishes, not when it starts: TTFT
+grows by the model's generation time of the whole answer (one or two sentences asked for,
+``max_tokens`` capped at 256), plus one embedding call (about 20 ms) when an answer is
+replaced. Total latency barely changes; only TTFT moves to the end. A client that asked for
+``stream`` still gets SSE chunks.
 """
 
 from __future__ import annotations
@@ -23,6 +33,8 @@ from typing import Any
 
 import httpx
 
+from aichaos.demo.app import _grounding
+from aichaos.demo.app._grounding import Similarity, Source, embedding_similarity
 from aichaos.demo.app._guard import (
     ORDER_ID,
     OutputGuard,
@@ -38,6 +50,7 @@ from aichaos.demo.app._settings import (
     ABSTAIN_ANSWER,
     CLARIFY_ANSWER,
     FALLBACK_ANSWER,
+    OFF_FORMAT_ANSWER,
     SUPPORT_EMAIL,
     AppSettings,
 )
@@ -137,6 +150,8 @@ class SupportService:
         self.llm = HardenedLLM(self.llm_client, s, self._on_retry)
         self.cache = TTLCache(s.cache_ttl_s, s.cache_size)
         self.chat_url = s.llm_url.rstrip("/") + "/chat/completions"
+        #: sentence scorer of the grounding guard's extractive answers (tests inject their own)
+        self.similarity: Similarity = embedding_similarity
 
     def _on_retry(self, exc: UpstreamError) -> None:
         self.telemetry.retries.inc()
@@ -226,7 +241,10 @@ class SupportService:
             turn.outcome = "abstained"
             yield ABSTAIN_ANSWER
             return
-        passages = [p.quoted for p, _ in hits[: 1 if facts else s.top_k]]
+        used = [p for p, _ in hits[: 1 if facts else s.top_k]]
+        passages = [p.quoted for p in used]
+        sources = [*(Source(f, fact=True) for f in facts),
+                   *(Source(p.text, title=p.title) for p in used)]
         messages = build_messages(question, passages, facts, system, hardened=True)
         # never the prompt itself: regex redaction misses names and addresses, so the log
         # keeps only its shape and a digest to correlate with traces
@@ -234,13 +252,16 @@ class SupportService:
         log.info("prompt chars=%d passages=%d facts=%d sha256=%s",
                  sum(len(m["content"]) for m in messages), len(passages), len(facts), digest)
         guard = OutputGuard(secrets, allowed="\n".join([*facts, *passages]))
-        async for text in self._call_llm(body, messages, turn, guard):
+        async for text in self._call_llm(body, messages, turn, guard, (question, sources)):
             yield text
         if turn.outcome == "answered":
             self.cache.put(key, turn.answer)
 
     async def _call_llm(self, body: dict[str, Any], messages: list[dict[str, str]], turn: Turn,
-                        guard: OutputGuard) -> AsyncIterator[str]:
+                        guard: OutputGuard,
+                        grounding: tuple[str, list[Source]]) -> AsyncIterator[str]:
+        """The checked answer of the model, sent whole once validated (see the module
+        docstring on TTFT); ``grounding`` is the question and the sources of the prompt."""
         model = self.settings.model
         llm_body = self._llm_body(body, messages)
         llm_body["max_tokens"] = min(int(llm_body["max_tokens"]), 256)
@@ -255,18 +276,13 @@ class SupportService:
                  "server.port": httpx.URL(self.chat_url).port or 80}
         start = time.perf_counter()
         error: str | None = None
-        sent_any = False
+        answer = ""
         with self.telemetry.span(f"chat {model}", attrs, client=True) as span:
             try:
                 async for delta in self.llm.stream(self.chat_url, llm_body, result):
-                    out = guard.feed(delta)
-                    if out:
-                        sent_any = True
-                        yield out
-                rest = guard.finish()
-                if rest:
-                    yield rest
-                if not (guard.raw.strip() and (sent_any or rest.strip())):
+                    answer += guard.feed(delta)
+                answer += guard.finish()
+                if not (guard.raw.strip() and answer.strip()):
                     raise UpstreamError("empty", "the model returned no usable text")
                 turn.finish_reason = result.finish_reason or "stop"
             except (UpstreamError, CircuitOpen, PartialOutput) as exc:
@@ -275,7 +291,7 @@ class SupportService:
                 self.telemetry.errors.labels(error).inc()
                 log.warning("LLM call failed (%s): %s", error, redact(str(exc)))
                 turn.outcome, turn.error_class = "fallback", error
-                yield ("\n\n" if sent_any else "") + FALLBACK_ANSWER
+                answer = FALLBACK_ANSWER  # nothing was sent yet: no half answer before it
             self.telemetry.circuit_open.set(self.llm.breaker.state == "open")
             turn.output_tokens, turn.attempts = result.chunks, result.attempts
             input_tokens = turn.prompt_chars // 4  # estimate: the stream carries no usage
@@ -292,6 +308,28 @@ class SupportService:
                     span.set_attribute("error.type", error)
             self.telemetry.record_genai(model, time.perf_counter() - start, input_tokens,
                                         result.chunks, error)
+        if error is None and answer != OFF_FORMAT_ANSWER:
+            answer = await self._ground(answer, *grounding, turn)
+        yield answer
+
+    async def _ground(self, answer: str, question: str, sources: list[Source],
+                      turn: Turn) -> str:
+        """``answer`` when its sources support it, else the extractive or abstention answer."""
+        with self.telemetry.span("grounding check", {"grounding.sources": len(sources)}) as span:
+            verdict = await asyncio.to_thread(_grounding.check, answer, question, sources,
+                                              self.similarity)
+            if span is not None:
+                span.set_attribute("grounding.reason", verdict.reason or "grounded")
+        if verdict.reason is None:
+            return answer
+        replacement = verdict.replacement or "abstain"
+        self.telemetry.grounding_replacements.labels(verdict.reason, replacement).inc()
+        # counts and kinds only: the answer may hold personal data (see the prompt log above)
+        log.info("grounding replaced answer reason=%s with=%s answer_chars=%d",
+                 verdict.reason, replacement, len(answer))
+        if replacement == "abstain":
+            turn.outcome = "abstained"
+        return verdict.answer
 
     def _llm_body(self, body: dict[str, Any], messages: list[dict[str, str]]) -> dict[str, Any]:
         return {"model": self.settings.model, "messages": messages, "stream": True,

@@ -10,6 +10,8 @@ Prometheus (served at ``/metrics``, own registry):
   crm_unavailable).
 * ``support_upstream_retries_total``: LLM retries (attempts beyond the first).
 * ``support_circuit_open``: 1 while the LLM circuit breaker is open.
+* ``support_grounding_replacements_total{reason,replacement}``: answers the grounding guard
+  replaced; reason is number or off_topic, replacement is extractive or abstain.
 * ``gen_ai_client_operation_duration_seconds`` and ``gen_ai_client_token_usage`` (histograms
   named after the OpenTelemetry GenAI client metrics, label ``gen_ai_token_type``).
 
@@ -50,6 +52,9 @@ class Telemetry:
         self.errors = Counter("support_errors", "upstream failures by class", ["error_class"],
                               registry=r)
         self.retries = Counter("support_upstream_retries", "LLM retries", registry=r)
+        self.grounding_replacements = Counter(
+            "support_grounding_replacements", "answers replaced by the grounding guard",
+            ["reason", "replacement"], registry=r)
         self.circuit_open = Gauge("support_circuit_open", "1 while the LLM breaker is open",
                                   registry=r)
         self.op_duration = Histogram("gen_ai_client_operation_duration_seconds",
