@@ -4,15 +4,20 @@ Three processes: an upstream (aiohttp), the chaos proxy (``aichaos.proxy.ChaosPr
 toxic) and this script as the load generator (raw asyncio HTTP/1.1 keep-alive client, uvloop
 when installed). All share the machine's cores, so the proxy competes with its own load.
 
+Fairness: the load generator is its own process; every phase starts with a discarded
+warm-up; direct and proxied latency are measured in alternating blocks of the same run (so a
+burst of load from elsewhere on the machine hits both alike) with enough samples for p99
+(default 10 s each at 500 req/s = 5,000 samples, p99 from the 50 slowest).
+
 Prints, next to the targets in shared/DESIGN.md:
   * added p50 / p99 latency at 500 req/s (open loop, 1 KB JSON; latency measured from the
     scheduled send time, so no coordinated omission);
-  * max req/s through one proxy process (closed loop, 64 connections);
+  * max req/s through one proxy process (closed loop, 64 connections, after a warm-up);
   * added latency per streamed chunk (upstream stamps each SSE event with its monotonic send
     time; CLOCK_MONOTONIC is system-wide on Linux);
   * proxy RSS with 1,000 open streams.
 
-Usage: ``python benchmarks/proxy_overhead.py [--seconds 5]``
+Usage: ``python benchmarks/proxy_overhead.py [--seconds 10] [--proxy-loop asyncio] [--json]``
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ def _raise_nofile() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def _use_uvloop() -> str:
+def _use_uvloop(role: str) -> str:
+    if role == "proxy" and os.environ.get("AICHAOS_BENCH_PROXY_LOOP") == "asyncio":
+        return "asyncio"
     try:
         import uvloop
     except ImportError:
@@ -92,6 +99,9 @@ async def _proxy(port: int, upstream_port: int) -> None:
     chaos = ChaosProxy()
     await chaos.add_proxy("bench", f"127.0.0.1:{port}", f"http://127.0.0.1:{upstream_port}")
     await chaos.start()
+    import gc
+
+    gc.freeze()  # as `aichaos proxy start` does once its proxies run
     await asyncio.Event().wait()
 
 
@@ -121,11 +131,12 @@ class Conn:
         return len(body)
 
 
-async def open_loop(port: int, rate: float, seconds: float) -> list[float]:
+async def open_loop(port: int, rate: float, seconds: float,
+                    pool: list[Conn] | None = None) -> list[float]:
     """Latencies in seconds at a constant ``rate``, timed from each scheduled send time."""
-    pool = [Conn(port) for _ in range(32)]
-    for c in pool:
-        await c.get()  # warm the connections
+    if pool is None:
+        pool = [Conn(port) for _ in range(32)]
+        await asyncio.gather(*(c.get() for c in pool))  # open (and warm) the connections
     free: asyncio.Queue[Conn] = asyncio.Queue()
     for c in pool:
         free.put_nowait(c)
@@ -147,27 +158,46 @@ async def open_loop(port: int, rate: float, seconds: float) -> list[float]:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(due)))
     await asyncio.gather(*tasks)
-    for c in pool:
-        if c.writer:
-            c.writer.close()
     return lat
 
 
-async def closed_loop(port: int, conns: int, seconds: float) -> float:
-    """Requests per second with ``conns`` connections each sending back to back."""
+async def interleaved(ports: dict[str, int], rate: float, seconds: float,
+                      blocks: int = 5) -> dict[str, list[float]]:
+    """Open-loop latencies per target, measured in ``blocks`` alternating blocks after a
+    one-second warm-up of each; ``seconds`` per target in total."""
+    pools = {}
+    for name, port in ports.items():
+        pools[name] = [Conn(port) for _ in range(32)]
+        await asyncio.gather(*(c.get() for c in pools[name]))
+        await open_loop(port, rate, 1.0, pools[name])  # warm-up, discarded
+    out: dict[str, list[float]] = {name: [] for name in ports}
+    for _ in range(blocks):
+        for name, port in ports.items():
+            out[name] += await open_loop(port, rate, seconds / blocks, pools[name])
+    for pool in pools.values():
+        for c in pool:
+            if c.writer:
+                c.writer.close()
+    return out
+
+
+async def closed_loop(port: int, conns: int, seconds: float, warmup: float = 1.0) -> float:
+    """Requests per second with ``conns`` connections each sending back to back, counted
+    after ``warmup`` seconds."""
     done = 0
-    stop = time.perf_counter() + seconds
+    t0 = time.perf_counter() + warmup
+    stop = t0 + seconds
 
     async def worker() -> None:
         nonlocal done
         c = Conn(port)
-        while time.perf_counter() < stop:
+        while (now := time.perf_counter()) < stop:
             await c.get()
-            done += 1
+            if now >= t0:
+                done += 1
         if c.writer:
             c.writer.close()
 
-    t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conns)))
     return done / (time.perf_counter() - t0)
 
@@ -192,6 +222,13 @@ async def chunk_delays(port: int, n: int = 50) -> list[float]:
             buf = buf[j + 2:]
     writer.close()
     return out
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:
@@ -226,6 +263,24 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+async def _wait_listening(port: int, proc: subprocess.Popen[bytes],
+                          timeout_s: float = 30.0) -> None:
+    """Wait until ``proc`` accepts connections on ``port`` (start-up is slow under load)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{' '.join(map(str, proc.args))} exited ({proc.returncode})")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+
+
 async def main(seconds: float) -> dict[str, Any]:
     up_port, px_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -233,22 +288,28 @@ async def main(seconds: float) -> dict[str, Any]:
         subprocess.Popen([sys.executable, __file__, "--role", "upstream", "--port", str(up_port)],
                          env=env),
     ]
-    await asyncio.sleep(1.0)
-    procs.append(subprocess.Popen([sys.executable, __file__, "--role", "proxy", "--port",
-                                   str(px_port), "--upstream", str(up_port)], env=env))
-    await asyncio.sleep(1.5)
     try:
+        await _wait_listening(up_port, procs[0])
+        procs.append(subprocess.Popen([sys.executable, __file__, "--role", "proxy", "--port",
+                                       str(px_port), "--upstream", str(up_port)], env=env))
+        await _wait_listening(px_port, procs[1])
         res: dict[str, Any] = {}
-        direct = await open_loop(up_port, 500, seconds)
-        proxied = await open_loop(px_port, 500, seconds)
+        lat = await interleaved({"direct": up_port, "proxied": px_port}, 500, seconds)
+        direct, proxied = lat["direct"], lat["proxied"]
+        res["samples"] = len(proxied)
         res["direct_p50_ms"] = pct(direct, 0.5) * 1e3
         res["direct_p99_ms"] = pct(direct, 0.99) * 1e3
         res["proxied_p50_ms"] = pct(proxied, 0.5) * 1e3
         res["proxied_p99_ms"] = pct(proxied, 0.99) * 1e3
         res["added_p50_ms"] = res["proxied_p50_ms"] - res["direct_p50_ms"]
         res["added_p99_ms"] = res["proxied_p99_ms"] - res["direct_p99_ms"]
-        res["direct_max_rps"] = await closed_loop(up_port, 64, seconds)
-        res["proxied_max_rps"] = await closed_loop(px_port, 64, seconds)
+        res["direct_max_rps"] = await closed_loop(up_port, 64, seconds / 2)
+        await closed_loop(px_port, 64, 1.0, warmup=0.0)  # warm-up, discarded
+        cpu0 = _cpu_s(procs[1].pid)
+        res["proxied_max_rps"] = await closed_loop(px_port, 64, seconds / 2, warmup=0.0)
+        # the proxy's own CPU per request: the figure the machine's load does not blur
+        res["proxy_cpu_us_per_req"] = ((_cpu_s(procs[1].pid) - cpu0) * 1e6
+                                       / (res["proxied_max_rps"] * seconds / 2))
         d_chunks = await chunk_delays(up_port)
         p_chunks = await chunk_delays(px_port)
         res["chunk_direct_ms"] = statistics.median(d_chunks) * 1e3
@@ -280,13 +341,16 @@ def report(res: dict[str, Any], loop: str) -> None:
         ("proxy RSS with 1,000 open streams", f"{res['rss_1000_streams_mb']:.1f} MB",
          "<= 150 MB", res["rss_1000_streams_mb"] <= 150),
     ]
+    proxy_loop = os.environ.get("AICHAOS_BENCH_PROXY_LOOP", loop)
     print(f"chaos proxy overhead (loopback, {os.cpu_count()} cores shared by load generator, "
-          f"proxy and upstream; loop: {loop})")
+          f"proxy and upstream; loop: {loop}, proxy loop: {proxy_loop})")
     for name, value, target, ok in rows:
         print(f"  {name:<44} {value:>14}   target {target:<15} {'PASS' if ok else 'MISS'}")
-    print(f"  context: direct p50 {res['direct_p50_ms']:.3f} ms, p99 "
-          f"{res['direct_p99_ms']:.3f} ms; proxied p50 {res['proxied_p50_ms']:.3f} ms, p99 "
-          f"{res['proxied_p99_ms']:.3f} ms; direct max {res['direct_max_rps']:.0f} req/s; "
+    print(f"  context: {res['samples']} samples per target; direct p50 "
+          f"{res['direct_p50_ms']:.3f} ms, p99 {res['direct_p99_ms']:.3f} ms; proxied p50 "
+          f"{res['proxied_p50_ms']:.3f} ms, p99 "
+          f"{res['proxied_p99_ms']:.3f} ms; proxy CPU {res['proxy_cpu_us_per_req']:.0f} us/req "
+          f"(at max req/s); direct max {res['direct_max_rps']:.0f} req/s; "
           f"chunk p99 added {res['chunk_added_p99_ms']:.3f} ms over {res['chunks_seen']} "
           f"chunks; proxy idle RSS {res['rss_idle_mb']:.1f} MB")
 
@@ -296,13 +360,25 @@ if __name__ == "__main__":
     ap.add_argument("--role", choices=("bench", "upstream", "proxy"), default="bench")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--upstream", type=int, default=0)
-    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+    ap.add_argument("--proxy-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                    help="event loop of the proxy process (the upstream and the load "
+                         "generator use uvloop when installed)")
     args = ap.parse_args()
+    if args.proxy_loop == "asyncio":
+        os.environ["AICHAOS_BENCH_PROXY_LOOP"] = "asyncio"
     _raise_nofile()
-    loop_name = _use_uvloop()
+    loop_name = _use_uvloop(args.role)
     if args.role == "upstream":
         asyncio.run(_upstream(args.port))
     elif args.role == "proxy":
         asyncio.run(_proxy(args.port, args.upstream))
     else:
-        report(asyncio.run(main(args.seconds)), loop_name)
+        figures = asyncio.run(main(args.seconds))
+        report(figures, loop_name)
+        if args.json:
+            print(json.dumps({"loop": loop_name,
+                              "proxy_loop": os.environ.get("AICHAOS_BENCH_PROXY_LOOP",
+                                                           loop_name),
+                              "loadavg": os.getloadavg(), **figures}))

@@ -195,6 +195,7 @@ class Toxic:
         self.released = asyncio.Event()
         self.spec: tuple[str, dict[str, Any]] = (self.type, {})
         self._matchers: list[Callable[[Exchange], bool]] = []
+        self._needs_body = bool(attributes["match_model"])
         a = attributes
         if a["match_path"]:
             path_ok = _glob_or_regex(a["match_path"])
@@ -221,6 +222,20 @@ class Toxic:
     def matches(self, ex: Exchange) -> bool:
         """True when every match_* attribute accepts the request."""
         return all(m(ex) for m in self._matchers)
+
+    def could_fire(self, method: str, path: str, headers: Mapping[str, str]) -> bool:
+        """True unless the request certainly escapes this toxic: toxicity 0, or a match_*
+        attribute on method, path or headers rejects it. A ``match_model`` toxic could fire on
+        any request its other matchers accept (the body is not known yet).
+
+        The proxy's fast path calls this on request headers; it has no side effect (no roll,
+        no JSON parsing).
+        """
+        if self.toxicity <= 0.0:
+            return False
+        ex = Exchange("", 0, method, path, headers, b"")
+        matchers = self._matchers[:-1] if self._needs_body else self._matchers
+        return all(m(ex) for m in matchers)
 
     def rng(self, ex: Exchange) -> random.Random:
         """The RNG of this toxic for this request, seeded by (seed, toxic name, request id)."""

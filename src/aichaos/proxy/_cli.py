@@ -7,6 +7,7 @@ Expected errors print one line (``error: ...``) and exit 2 (bad input) or 1 (pro
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import signal
 from collections.abc import Callable, Coroutine
@@ -32,10 +33,21 @@ Control = Annotated[str, typer.Option("--control", envvar="AICHAOS_PROXY_CONTROL
 DEFAULT_CONTROL = "http://127.0.0.1:8474"
 
 
-def _run(fn: Callable[[], Coroutine[Any, Any, R]]) -> R:
-    """Run ``fn`` in a fresh loop, turning expected errors into one line and an exit code."""
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when installed (optional dependency, never required), else asyncio's."""
     try:
-        return asyncio.run(fn())
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def _run(fn: Callable[[], Coroutine[Any, Any, R]], fast_loop: bool = False) -> R:
+    """Run ``fn`` in a fresh loop (uvloop when ``fast_loop`` and installed), turning expected
+    errors into one line and an exit code."""
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory() if fast_loop else None) as runner:
+            return runner.run(fn())
     except AIChaosError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
@@ -98,6 +110,9 @@ def start(
             for name, listen, upstream in specs:
                 await chaos.add_proxy(name, listen, upstream)
             await chaos.start()
+            # Everything allocated so far lives as long as the process: keep it out of the
+            # cyclic GC's full collections (tens of ms each, a p99 spike for requests in flight).
+            gc.freeze()
             typer.echo(f"control API {chaos.control_url}")
             for p in chaos.proxies.values():
                 typer.echo(f"proxy {p.name}: 127.0.0.1:{p.port} -> {p.upstream}"
@@ -108,7 +123,7 @@ def start(
             await chaos.stop()  # no toxic survives Ctrl-C, SIGTERM or a crash
             typer.echo("stopped; all toxics removed")
 
-    _run(serve)
+    _run(serve, fast_loop=True)
 
 
 @toxic_app.command("add")

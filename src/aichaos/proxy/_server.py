@@ -1,9 +1,12 @@
 """The chaos proxy: one HTTP/1.1 reverse proxy per dependency, applying toxics per request.
 
-Built on aiohttp's low-level server and client. Without a firing toxic, request and response
-bodies pass byte-exact (no decompression: ``auto_decompress=False``), small fixed-length
-bodies are relayed whole and everything else (chunked, SSE) chunk by chunk as it arrives.
-Hop-by-hop headers (RFC 9110 section 7.6.1) are dropped and ``Host`` is set to the upstream.
+Two forward paths share one listener. Requests no toxic can fire on take the fast path
+(:mod:`aichaos.proxy._fast`: raw asyncio protocols, httptools, a keep-alive upstream pool).
+Everything else is handed to the full path below, built on aiohttp's low-level server and
+client, where toxics act. On both, request and response bodies pass byte-exact when no toxic
+fires (no decompression), small fixed-length bodies are relayed whole and everything else
+(chunked, SSE) chunk by chunk as it arrives. Hop-by-hop headers (RFC 9110 section 7.6.1) are
+dropped and ``Host`` is set to the upstream.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import itertools
 import socket
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +27,7 @@ from multidict import CIMultiDict
 
 from aichaos.errors import ProxyError
 from aichaos.faults import CutConnection, Exchange, Reply, Toxic
+from aichaos.proxy._fast import FastConnection, UpstreamPool
 from aichaos.proxy._traffic import TrafficLog, TrafficRecord
 
 _HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
@@ -71,6 +75,9 @@ class Proxy:
         upstream: base URL requests are forwarded to (path and query appended).
         enabled: False makes the proxy reset every new request's connection.
         toxics: active toxics by name, in the order they were added (applied in that order).
+        fast_path: True for plain-http upstreams: requests no toxic can fire on skip aiohttp
+            (see :mod:`aichaos.proxy._fast`).
+        pool: the fast path's keep-alive upstream connections.
     """
 
     def __init__(self, name: str, listen: str, upstream: str, owner: ChaosProxy,
@@ -83,9 +90,18 @@ class Proxy:
         self.toxics: dict[str, Toxic] = {}
         self._owner = owner
         self._ids = itertools.count(1)
-        self._runner: web.ServerRunner | None = None
+        self._listener: asyncio.AbstractServer | None = None
+        self._server: web.Server | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._host_header = urlsplit(self.upstream).netloc
+        self._tasks: set[asyncio.Task[None]] = set()
+        parts = urlsplit(self.upstream)
+        self._host_header = parts.netloc
+        # fast path (aichaos.proxy._fast): plain http upstreams only
+        self.fast_path = parts.scheme == "http"
+        self.host_header = parts.netloc.encode("latin-1")
+        self.upstream_prefix = parts.path.encode("latin-1")
+        self.pool = UpstreamPool(parts.hostname or "127.0.0.1", parts.port or 80)
+        self.fast_connections: set[FastConnection] = set()
         self.stopping = asyncio.Event()
         # counters for /metrics
         self.requests = 0
@@ -100,7 +116,21 @@ class Proxy:
 
     @property
     def running(self) -> bool:
-        return self._runner is not None
+        return self._listener is not None
+
+    def next_id(self) -> str:
+        """A new request id, ``"<proxy>-<n>"``."""
+        return f"{self.name}-{next(self._ids)}"
+
+    def record(self, rec: TrafficRecord) -> None:
+        """Append a finished request to the traffic log."""
+        self._owner.traffic.add(rec)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` as a task the proxy keeps (and cancels on stop)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def check_upstream(self, timeout_s: float = 2.0) -> None:
         """Open and close one TCP connection to the upstream.
@@ -144,18 +174,30 @@ class Proxy:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
         )
-        server = web.Server(self._handle, access_log=None)
-        self._runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        parts = urlsplit(self.upstream)
+        self.pool = UpstreamPool(parts.hostname or "127.0.0.1", parts.port or 80)
+        server = self._server = web.Server(self._handle, access_log=None)
+        self._listener = await asyncio.get_running_loop().create_server(
+            lambda: FastConnection(self, server), sock=sock, backlog=1024)
 
     async def stop(self) -> None:
         """Release held requests, remove every toxic, close the listener and connections."""
         self.stopping.set()
         self.clear_toxics()
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener.close()
+            for conn in list(self.fast_connections):
+                if conn.transport is not None:
+                    conn.transport.abort()
+            for task in list(self._tasks):
+                task.cancel()
+            self.pool.close()
+        if self._server is not None:  # connections handed to the full (aiohttp) path
+            server, self._server = self._server, None
+            await asyncio.sleep(0)
+            server.pre_shutdown()
+            await server.shutdown(0.5)
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -178,8 +220,8 @@ class Proxy:
             _cut(request, reset=True)
             return web.Response(status=503)
         start = time.monotonic()
-        rid = f"{self.name}-{next(self._ids)}"
-        rec = TrafficRecord(rid, self.name, request.method, request.path_qs, started=time.time())
+        rec = TrafficRecord(self.next_id(), self.name, request.method, request.path_qs,
+                            started=time.time())
         self.requests += 1
         self.active += 1
         try:
@@ -203,7 +245,7 @@ class Proxy:
             if rec.status is not None and rec.error is None:
                 key = str(rec.status)
                 self.statuses[key] = self.statuses.get(key, 0) + 1
-            self._owner.traffic.add(rec)
+            self.record(rec)
 
     async def _forward(self, request: web.BaseRequest, rec: TrafficRecord,
                        start: float) -> web.StreamResponse:

@@ -11,6 +11,14 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# A stored record: TrafficRecord's fields in order, toxics as a tuple. Tuples holding only
+# str/int/float/bool/None (and tuples of str) are untracked by the cyclic GC after their first
+# collection, so a full log of 100,000 records adds nothing to full (generation 2) collections;
+# as dataclass instances with a list each they made one take ~0.1 s, a latency spike on
+# every request in flight.
+_Row = tuple[str, str, str, str, "int | None", float, "float | None", float, int, int, bool,
+             tuple[str, ...], "str | None"]
+
 
 @dataclass(slots=True)
 class TrafficRecord:
@@ -49,18 +57,30 @@ class TrafficRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def _row(self) -> _Row:
+        return (self.id, self.proxy, self.method, self.path, self.status, self.started,
+                self.ttfb_s, self.duration_s, self.bytes_in, self.bytes_out, self.upstream,
+                tuple(self.toxics), self.error)
+
+
+def _record(row: _Row) -> TrafficRecord:
+    return TrafficRecord(*row[:11], list(row[11]), row[12])
+
 
 class TrafficLog:
     """A bounded, in-memory log of :class:`TrafficRecord` (oldest dropped past ``maxlen``).
 
-    Records are appended when a request ends (including cut and failed ones).
+    Records are appended when a request ends (including cut and failed ones). They are stored
+    as plain tuples, invisible to the garbage collector; :meth:`query` and iteration return
+    fresh :class:`TrafficRecord` copies.
     """
 
     def __init__(self, maxlen: int = 100_000) -> None:
-        self._records: deque[TrafficRecord] = deque(maxlen=maxlen)
+        self._records: deque[_Row] = deque(maxlen=maxlen)
 
     def add(self, record: TrafficRecord) -> None:
-        self._records.append(record)
+        """Store a finished request (a snapshot: later changes to ``record`` are not seen)."""
+        self._records.append(record._row())
 
     def clear(self) -> None:
         self._records.clear()
@@ -69,7 +89,7 @@ class TrafficLog:
         return len(self._records)
 
     def __iter__(self) -> Iterator[TrafficRecord]:
-        return iter(list(self._records))
+        return iter([_record(row) for row in self._records])
 
     def query(
         self,
@@ -91,16 +111,23 @@ class TrafficLog:
             path: only this exact path (query string ignored).
             limit: keep the newest ``limit`` records.
         """
-        out = [
-            r for r in self._records
-            if (proxy is None or r.proxy == proxy)
-            and (since is None or r.started >= since)
-            and (until is None or r.started < until)
-            and (not upstream_only or r.upstream)
-            and (path is None or r.path.split("?", 1)[0] == path)
-        ]
-        return out[-limit:] if limit else out
+        rows = self._select(proxy, since, until, upstream_only, path)
+        return [_record(row) for row in (rows[-limit:] if limit else rows)]
 
-    def count(self, **filters: Any) -> int:
-        """Number of records matching ``filters`` (same keywords as :meth:`query`)."""
-        return len(self.query(**filters))
+    def _select(self, proxy: str | None, since: float | None, until: float | None,
+                upstream_only: bool, path: str | None) -> list[_Row]:
+        return [
+            r for r in self._records
+            if (proxy is None or r[1] == proxy)
+            and (since is None or r[5] >= since)
+            and (until is None or r[5] < until)
+            and (not upstream_only or r[10])
+            and (path is None or r[3].split("?", 1)[0] == path)
+        ]
+
+    def count(self, *, proxy: str | None = None, since: float | None = None,
+              until: float | None = None, upstream_only: bool = False, path: str | None = None,
+              limit: int | None = None) -> int:
+        """Number of records matching the filters (same keywords as :meth:`query`)."""
+        n = len(self._select(proxy, since, until, upstream_only, path))
+        return min(n, limit) if limit else n
