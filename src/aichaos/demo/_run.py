@@ -120,7 +120,7 @@ def run_demo(console: Console, *, quick: bool = False,
         console.print("stack stopped: model server, CRM and apps")
     if len(results) > 1:
         render_comparison({r.profile: r.outcome.scorecard.to_dict() for r in results}, console)
-    summary = {r.profile: {"run_id": r.outcome.run_id, "directory": str(r.directory),
+    summary = {r.profile: {"run_id": r.outcome.run_id, "directory": str(r.directory.resolve()),
                            "overall": r.outcome.scorecard.to_dict()["overall"]}
                for r in results}
     results_dir.mkdir(parents=True, exist_ok=True)
