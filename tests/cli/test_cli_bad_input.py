@@ -152,3 +152,45 @@ def test_bad_dataset_case_names_index_and_field(tmp_path: Path) -> None:
     f = write(tmp_path / "exp.yaml", "title: x\ntarget: {type: mock}\ndataset: data.yaml\n")
     line = one_error_line(aichaos("validate", str(f)))
     assert "data.yaml: cases[1].input: required field is missing" in line
+
+
+INTEGRATION = """
+title: x
+target: {{type: mock}}
+dataset: data.yaml
+dependencies: {{llm_provider: {{upstream: "http://127.0.0.1:9"}}}}
+layers: {{integration: {{toxics: [{toxic}]}}}}
+"""
+
+
+@pytest.mark.parametrize(("toxic", "expected"), [
+    ("{dependency: llm_provider, type: rate_limitt}",
+     "exp.yaml: layers.integration.toxics[0]: unknown toxic 'rate_limitt'; known: "),
+    ("{dependency: llm_providr, type: rate_limit}",
+     "layers.integration.toxics[0].dependency: unknown dependency 'llm_providr'; "
+     "known: llm_provider"),
+    ("{dependency: llm_provider, type: latency, attributes: {latency_ms: 5}}",
+     "layers.integration.toxics[0]: "),
+])
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_toxics_are_caught_before_anything_is_sent(
+    tmp_path: Path, toxic: str, expected: str, command: str
+) -> None:
+    write(tmp_path / "data.yaml", "cases: [{id: a, input: hi, expected: [hello]}]\n")
+    f = write(tmp_path / "exp.yaml", INTEGRATION.format(toxic=toxic))
+    line = one_error_line(aichaos(command, str(f), *(["--results", str(tmp_path / "o")]
+                                                      if command == "run" else [])))
+    assert expected in line
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").glob("2*"))
+
+
+def test_unknown_scorer_fails_validate_too(tmp_path: Path) -> None:
+    write(tmp_path / "data.yaml", "cases: [{id: a, input: hi, expected: [hello]}]\n")
+    f = write(tmp_path / "exp.yaml", """
+title: x
+target: {type: mock}
+dataset: data.yaml
+layers: {capability: {scorer: {type: containz}}}
+""")
+    line = one_error_line(aichaos("validate", str(f)))
+    assert f"{f}: layers.capability.scorer: unknown scorer 'containz'" in line

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from aichaos.config import IntegrationLayer, parse_experiment
 from aichaos.config._integration import DEFAULT_FALLBACK_PATTERNS
 from aichaos.dataset import Case
+from aichaos.errors import ConfigError
 from aichaos.faults import build_toxic
 from aichaos.probes._integration import Observation, classify, retry_after_gaps
 from aichaos.proxy import TrafficRecord
@@ -175,33 +176,33 @@ async def test_interrupt_during_a_hang_still_removes_the_toxic() -> None:
     assert all(r["status"] == "succeeded" for r in outcome.journal["rollbacks"])
 
 
-async def test_bad_configuration_names_the_field() -> None:
-    unknown = await run([{"dependency": "crm", "type": "latency"}], plain_chat)
-    assert unknown.scorecard.layers[3].note == (
-        "not measured: layers.integration.toxics[0].dependency: unknown dependency 'crm'; "
-        "known: llm_provider")
-    bad = await run([{"dependency": "llm_provider", "type": "latency",
-                      "attributes": {"latency": -5}}], plain_chat)
-    assert bad.scorecard.layers[3].note == (
-        "not measured: layers.integration.toxics[0]: toxic 'latency': attribute latency: "
-        "expected >= 0 ms, got -5")
-    fb = await run([{"dependency": "llm_provider", "type": "quota", "fallback": "backup"}],
-                   plain_chat)
-    assert "toxics[0].fallback: unknown dependency 'backup'" in fb.scorecard.layers[3].note
+async def test_bad_configuration_names_the_field_before_anything_is_sent() -> None:
+    with pytest.raises(ConfigError, match=re.escape(
+            "layers.integration.toxics[0].dependency: unknown dependency 'crm'; "
+            "known: llm_provider")):
+        await run([{"dependency": "crm", "type": "latency"}], plain_chat)
+    with pytest.raises(ConfigError, match=re.escape(
+            "layers.integration.toxics[0]: toxic 'latency': attribute latency: "
+            "expected >= 0 ms, got -5")):
+        await run([{"dependency": "llm_provider", "type": "latency",
+                    "attributes": {"latency": -5}}], plain_chat)
+    with pytest.raises(ConfigError, match=re.escape(
+            "toxics[0].fallback: unknown dependency 'backup'")):
+        await run([{"dependency": "llm_provider", "type": "quota", "fallback": "backup"}],
+                  plain_chat)
     with pytest.raises(ValidationError, match=r"fallback_patterns\[1\]: invalid regex '\('"):
         IntegrationLayer(fallback_patterns=["ok", "("])
 
 
-async def test_no_dependencies_is_not_measured() -> None:
+async def test_no_dependencies_is_a_config_error() -> None:
     exp = parse_experiment({
         "title": "t", "target": {"type": "mock"}, "steady-state-hypothesis": None,
         "layers": {"capability": None, "integration": {"toxics": [
             {"dependency": "llm", "type": "latency"}]}}})
-    outcome = await Runner(exp, EventBus(), cases=CASES).run()
-    layer = outcome.scorecard.layers[3]
-    assert layer.score is None
-    assert layer.note == ("not measured: layers.integration: needs `dependencies:` (the chaos "
-                          "proxy sits in front of each), the experiment has none")
+    with pytest.raises(ConfigError, match=re.escape(
+            "layers.integration: needs `dependencies:` (the chaos proxy sits in front of "
+            "each), the experiment has none")):
+        await Runner(exp, EventBus(), cases=CASES).run()
 
 
 async def test_a_fault_that_never_fires_is_not_a_pass() -> None:

@@ -103,12 +103,12 @@ def validate(experiment_file: Annotated[Path, typer.Argument(help="Experiment YA
              ) -> None:
     """Check an experiment file (and its dataset) without sending anything."""
     from aichaos.dataset import load_dataset
-    from aichaos.runner import build_suites
+    from aichaos.runner import validate_suites
 
     try:
         experiment = load_experiment(experiment_file)
         cases = load_dataset(experiment.dataset) if experiment.dataset else []
-        build_suites(experiment)
+        validate_suites(experiment, cases)
     except AIChaosError as exc:
         raise fail(str(exc)) from None
     layers = [k for k, v in experiment.layers if v is not None and getattr(v, "enabled", True)]

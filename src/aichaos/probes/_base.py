@@ -185,6 +185,14 @@ class ProbeSuite(abc.ABC):
         """How many cases :meth:`run` will send (for progress bars), when known."""
         return None
 
+    def validate(self, experiment: Experiment, cases: list[Case]) -> None:
+        """Check everything that can be checked before any request is sent (plugin names,
+        references to dependencies). ``aichaos validate`` and ``aichaos run`` call it.
+
+        Raises:
+            ConfigError: the layer's configuration cannot work.
+        """
+
     @abc.abstractmethod
     async def run(self, ctx: SuiteContext) -> LayerResult:
         """Run the suite and score the layer. Failures of the target are observations."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aichaos.config import CapabilityLayer
+from aichaos.config import CapabilityLayer, Experiment
 from aichaos.dataset import Case
+from aichaos.errors import ConfigError
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
 from aichaos.probes._summary import failing_cases, latency_metrics
 from aichaos.report import Check, LayerResult, grade
@@ -26,6 +27,18 @@ class CapabilitySuite(ProbeSuite):
 
     def _cases(self, ctx: SuiteContext) -> list[Case]:
         return ctx.cases[: self.config.limit] if self.config.limit else ctx.cases
+
+    def validate(self, experiment: Experiment, cases: list[Case]) -> None:
+        try:
+            build_scorer(self.config.scorer)
+        except ConfigError as exc:
+            raise ConfigError(f"layers.capability.scorer: {exc}") from exc
+        for i, case in enumerate(cases):
+            if case.scorer is not None:
+                try:
+                    build_scorer(case.scorer)
+                except ConfigError as exc:
+                    raise ConfigError(f"{experiment.dataset}: cases[{i}].scorer: {exc}") from exc
 
     def planned_count(self, ctx: SuiteContext) -> int | None:
         return len(self._cases(ctx))

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aichaos._events import CaseResult
-from aichaos.config import IntegrationLayer, ToxicSpec
+from aichaos.config import Experiment, IntegrationLayer, ToxicSpec
 from aichaos.dataset import Case
 from aichaos.errors import ConfigError
 from aichaos.faults import Toxic, build_toxic
@@ -219,18 +219,32 @@ class IntegrationSuite(ProbeSuite):
         n = len(self._cases(ctx))
         return n * (int(self.config.control) + 2 * len(self.config.toxics))
 
+    def validate(self, experiment: Experiment, cases: list[Case]) -> None:
+        if not experiment.dependencies:
+            raise ConfigError("layers.integration: needs `dependencies:` (the chaos proxy sits "
+                              "in front of each), the experiment has none")
+        self._named(set(experiment.dependencies))
+
     def _validate(self, ctx: SuiteContext) -> tuple[ChaosProxy, list[tuple[ToxicSpec, str]]]:
-        where = "layers.integration"
         if ctx.proxy is None:
-            raise ConfigError(f"{where}: needs `dependencies:` (the chaos proxy sits in front "
-                              "of each), the experiment has none")
+            raise ConfigError("layers.integration: needs `dependencies:` (the chaos proxy sits "
+                              "in front of each), the experiment has none")
+        return ctx.proxy, self._named(set(ctx.proxy.proxies))
+
+    def _named(self, dependencies: set[str]) -> list[tuple[ToxicSpec, str]]:
+        """Each toxic with its unique name; checks types, attributes and dependencies.
+
+        Raises:
+            ConfigError: no toxic, an unknown dependency, or a toxic that does not build.
+        """
+        where = "layers.integration"
         if not self.config.toxics:
             raise ConfigError(f"{where}.toxics: expected at least one toxic, got none")
-        known = sorted(ctx.proxy.proxies)
+        known = sorted(dependencies)
         named, used = [], Counter[str]()
         for i, spec in enumerate(self.config.toxics):
             for key, dep in (("dependency", spec.dependency), ("fallback", spec.fallback)):
-                if dep is not None and dep not in ctx.proxy.proxies:
+                if dep is not None and dep not in dependencies:
                     raise ConfigError(f"{where}.toxics[{i}].{key}: unknown dependency {dep!r}; "
                                       f"known: {', '.join(known)}")
             base = spec.name or f"{spec.type}_{spec.stream}"
@@ -241,7 +255,7 @@ class IntegrationSuite(ProbeSuite):
             except ConfigError as exc:
                 raise ConfigError(f"{where}.toxics[{i}]: {exc}") from exc
             named.append((spec, name))
-        return ctx.proxy, named
+        return named
 
     async def run(self, ctx: SuiteContext) -> LayerResult:
         proxy, named = self._validate(ctx)

@@ -22,6 +22,7 @@ from aichaos.runner._lifecycle import (
     RunOutcome,
     build_suites,
     new_run_id,
+    validate_suites,
 )
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "ToxicRemoved",
     "build_suites",
     "new_run_id",
+    "validate_suites",
 ]

@@ -63,6 +63,25 @@ def experiment_summary(experiment: Experiment, target: Target) -> dict[str, Any]
     return data
 
 
+def validate_suites(experiment: Experiment, cases: list[Case]) -> list[ProbeSuite]:
+    """Build the enabled layers' suites and run each one's checks; nothing is sent.
+
+    Raises:
+        ConfigError: a layer cannot work as configured; the message starts with the
+            experiment file when it is known.
+    """
+    try:
+        run_suites = build_suites(experiment)
+        for suite in run_suites:
+            suite.validate(experiment, cases)
+    except ConfigError as exc:
+        source = experiment.source
+        if source and not str(exc).startswith(source):
+            raise type(exc)(f"{source}: {exc}") from exc
+        raise
+    return run_suites
+
+
 def build_suites(experiment: Experiment) -> list[ProbeSuite]:
     """The probe suites of the enabled layers, in layer order.
 
@@ -102,6 +121,7 @@ class Runner:
         self._target = target
         self._cases = cases
         self.scorecard = Scorecard()
+        self._suite_failed = False  # a suite raised: the run cannot be "completed"
 
     def prepare(self) -> tuple[Target, list[Case], list[ProbeSuite]]:
         """Validate everything that can be checked before any request is sent.
@@ -113,7 +133,7 @@ class Runner:
             if not self.experiment.dataset:
                 raise ConfigError("dataset: required field is missing (a golden dataset path)")
             self._cases = load_dataset(self.experiment.dataset)
-        run_suites = build_suites(self.experiment)
+        run_suites = validate_suites(self.experiment, self._cases)
         target = self._target or build_target(self.experiment.target)
         return target, self._cases, run_suites
 
@@ -182,7 +202,7 @@ class Runner:
             journal["run"].append({"status": "aborted", "exception": [str(exc)]})
         finally:
             rollback_ok = await asyncio.shield(self._rollbacks(ctx, journal))
-            if not rollback_ok and status == "completed":
+            if (not rollback_ok or self._suite_failed) and status == "completed":
                 status = "failed"
             journal["status"] = status
             journal["end"] = iso(time.time())
@@ -236,6 +256,7 @@ class Runner:
                                            time.perf_counter() - t0))
             raise
         except AIChaosError as exc:
+            self._suite_failed = True
             self.scorecard.set(LayerResult(suite.layer, note=f"not measured: {exc}"))
             self.bus.publish(ActivityEnded(self.run_id, record.name, "probe", "failed",
                                            time.perf_counter() - t0, str(exc)))
