@@ -87,6 +87,16 @@ def test_run_then_replay_with_the_mock_target(tmp_path: Path) -> None:
     assert replay.returncode == 0, replay.stderr
     assert "now:     \"I can't see orders.\"" in replay.stdout
     assert "none of 1 expected fragments" in replay.stdout
+    nested = aichaos("replay", journal["run_id"], "--case", "order", "--results",
+                     str(tmp_path), cwd=tmp_path)  # like a demo's profile directories
+    assert nested.returncode == 0, nested.stderr
+    elsewhere = aichaos("replay", journal["run_id"], "--case", "order", "--results",
+                        str(tmp_path / "aichaos-results" / "nothing"), cwd=tmp_path)
+    assert elsewhere.returncode == 2
+    assert "no results database holds run" in elsewhere.stderr
+    via_file = aichaos("replay", journal["run_id"], "--case", "order", "--results",
+                       str(tmp_path / "aichaos-results" / "aichaos.db"), cwd=tmp_path)
+    assert via_file.returncode == 0, via_file.stderr
     missing = aichaos("replay", journal["run_id"], "--case", "nope", cwd=tmp_path)
     assert missing.returncode == 2
     assert "no stored case 'nope' with variant 'clean'" in missing.stderr

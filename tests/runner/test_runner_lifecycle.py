@@ -58,7 +58,10 @@ def test_completed_run_has_chaos_toolkit_journal_and_full_score() -> None:
     assert [a["activity"]["name"] for a in j["run"]] == ["layer1.capability"]
     assert j["run"][0]["status"] == "succeeded" and j["run"][0]["duration"] >= 0
     assert outcome.scorecard.layers[1].score == 100.0
+    assert "based on only 6 requests: the grade is indicative" in outcome.scorecard.layers[1].note
     assert outcome.scorecard.layers[2].score is None  # not measured, never a pass
+    overall = outcome.scorecard.to_dict()["overall"]
+    assert (overall["measured_layers"], overall["layers"]) == (1, 6)
     # 2 before + 6 capability + 2 after
     assert len(observed) == 10
     assert sum(o.result.suite == "capability" for o in observed) == 6
@@ -68,7 +71,12 @@ def test_failed_steady_state_before_skips_method_and_exits_1() -> None:
     def broken(request: TargetRequest) -> TargetResponse:
         return TargetResponse(error_class="http_5xx", error="HTTP 500", status=500)
 
-    outcome = run(experiment(), MockTarget(responder=broken))
+    bus = EventBus()
+    ended: list[ActivityEnded] = []
+    bus.subscribe(ActivityEnded, ended.append)
+    outcome = run(experiment(), MockTarget(responder=broken), bus)
+    assert ended[0].error == ("success_rate 0 not >= 0.99; 2/2 requests failed, first: "
+                              "http_5xx: HTTP 500")
     assert outcome.journal["status"] == "failed"
     assert outcome.journal["run"] == []
     assert outcome.exit_code == 1

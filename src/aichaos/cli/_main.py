@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -58,7 +59,8 @@ def run(
     results: Annotated[Path | None, typer.Option(help="Results directory "
                                                  "(default: the file's report.dir).")] = None,
     seed: Annotated[int | None, typer.Option(help="Override runtime.seed.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N golden cases.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N golden cases.")
+                     ] = None,
     no_mask_pii: Annotated[bool, typer.Option("--no-mask-pii", help="Store prompts and "
                                               "outputs unmasked (secrets stay masked).")] = False,
     fail_under: Annotated[str | None, typer.Option(help="Also exit 1 when the overall grade "
@@ -192,9 +194,17 @@ def replay(
     from aichaos.cli._replay import run_replay
     from aichaos.store import ResultStore
 
-    url = db or f"sqlite:///{(results / 'aichaos.db').resolve()}"
-    if db is None and not (results / "aichaos.db").is_file():
-        raise fail(f"{results / 'aichaos.db'}: results database not found (use --results)")
+    if db is None:
+        if results.is_file():  # the database file itself
+            results = results.parent
+        # the run's own database: <results>/aichaos.db, or a demo profile's one level down
+        found = [p for p in [results / "aichaos.db", *sorted(results.glob("*/aichaos.db"))]
+                 if p.is_file() and _has_run(p, run_id)]
+        if not found:
+            raise fail(f"{results}: no results database holds run {run_id} "
+                       "(use --results DIR or --db URL)")
+        db = f"sqlite:///{found[0].resolve()}"
+    url = db
     try:
         store = ResultStore(url)
         try:
@@ -212,6 +222,20 @@ def replay(
     verdict = f"score {result.score.value:.2f} ({result.score.explanation})" if result.score else (
         f"error {r.error_class}: {r.error}")
     console.print(f"  now:     {r.output!r} ({verdict}, {r.e2e_s:.2f} s)", highlight=False)
+    if r.error_class in ("connection", "timeout"):
+        err_console.print("the target did not answer: is the system under test running?")
+    raise typer.Exit(0 if r.ok else 1)
+
+
+def _has_run(path: Path, run_id: str) -> bool:
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            return conn.execute("select 1 from runs where run_id = ?", (run_id,)).fetchone() \
+                is not None
+    except sqlite3.Error:
+        return False
 
 
 @model_app.command("serve")
@@ -220,6 +244,7 @@ def model_serve(
     n_ctx: Annotated[int, typer.Option(help="Context window, tokens.")] = 2048,
 ) -> None:
     """Serve SmolLM2-135M-Instruct on an OpenAI-compatible endpoint until Ctrl-C."""
+    import signal
     import time
 
     from aichaos.demo import start_model_server
@@ -230,6 +255,11 @@ def model_serve(
         raise fail(str(exc)) from None
     console.print(f"model server: [cyan]{server.base_url}[/] (model smollm2-135m-instruct); "
                   "Ctrl-C to stop")
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # stop the server below, as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         while server.process.poll() is None:
             time.sleep(0.5)

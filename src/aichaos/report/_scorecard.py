@@ -143,6 +143,8 @@ class Scorecard:
                 "score": self.overall,
                 "grade": self.overall_grade,
                 "weakest_layer": weakest.key if weakest else None,
+                "measured_layers": sum(r.measured for r in self.layers.values()),
+                "layers": len(self.layers),
             },
             "layers": [
                 {

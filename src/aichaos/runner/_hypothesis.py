@@ -48,4 +48,25 @@ async def check_hypothesis(
         probe = started[name].finish("succeeded", output=value)
         probe["tolerance_met"] = holds
         probes.append(probe)
-    return {"steady_state_met": met, "probes": probes, "sample": n}
+    return {"steady_state_met": met, "probes": probes, "sample": n,
+            "reason": None if met else _reason(probes, results)}
+
+
+def _reason(probes: list[dict[str, Any]], results: list[Any]) -> str:
+    """One line saying which SLOs missed and, when requests failed, the first error seen."""
+    missed = [f"{p['activity']['name']} {_fmt(p['output'])} not "
+              f"{_bound(p['activity']['tolerance'])}" for p in probes if not p["tolerance_met"]]
+    errors = [r for r in results if r.error_class]
+    if errors:
+        first = errors[0]
+        missed.append(f"{len(errors)}/{len(results)} requests failed, first: "
+                      f"{first.error_class}: {first.error}")
+    return "; ".join(missed)
+
+
+def _fmt(value: Any) -> str:
+    return "unmeasured" if value is None else f"{value:.3g}"
+
+
+def _bound(tolerance: dict[str, float]) -> str:
+    return " and ".join(f"{'>=' if k == 'min' else '<='} {v:g}" for k, v in tolerance.items())

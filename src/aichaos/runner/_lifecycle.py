@@ -29,6 +29,9 @@ from aichaos.runner._journal import ActivityRecord, iso, new_journal
 from aichaos.targets import Target, build_target
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: below this many requests a layer's grade gets a caution note: a 95% Wilson interval for a
+#: proportion is then wider than +/-25 points at best (Brown, Cai & DasGupta 2001)
+MIN_FIRM_SAMPLE = 10
 
 
 @dataclass(slots=True)
@@ -238,7 +241,7 @@ class Runner:
         result = await check_hypothesis(ctx, hypothesis, when)
         status = "succeeded" if result["steady_state_met"] else "failed"
         self.bus.publish(ActivityEnded(self.run_id, name, "hypothesis", status,
-                                       time.perf_counter() - t0))
+                                       time.perf_counter() - t0, result["reason"]))
         return result
 
     async def _suite(self, ctx: SuiteContext, suite: ProbeSuite) -> dict[str, Any]:
@@ -261,6 +264,11 @@ class Runner:
             self.bus.publish(ActivityEnded(self.run_id, record.name, "probe", "failed",
                                            time.perf_counter() - t0, str(exc)))
             return record.finish("failed", error=str(exc))
+        sent = ctx.sent[suite.layer]
+        if result.score is not None and suite.layer != 6 and sent < MIN_FIRM_SAMPLE:
+            caution = (f"based on only {sent} requests: the grade is indicative, not a firm "
+                       "verdict; raise the layer's limit for one")
+            result.note = f"{result.note}; {caution}" if result.note else caution
         self.scorecard.set(result)
         self.bus.publish(ActivityEnded(self.run_id, record.name, "probe", "succeeded",
                                        time.perf_counter() - t0))

@@ -3,6 +3,7 @@
 from aichaos.targets._base import (
     ERROR_CLASSES,
     NO_CACHE,
+    NoCacheTarget,
     Target,
     TargetRequest,
     TargetResponse,
@@ -19,6 +20,7 @@ __all__ = [
     "NO_CACHE",
     "HttpTarget",
     "MockTarget",
+    "NoCacheTarget",
     "OpenAITarget",
     "PythonTarget",
     "Target",

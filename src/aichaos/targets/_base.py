@@ -10,6 +10,7 @@ assessment impossible from the start raise (:class:`aichaos.errors.TargetUnreach
 from __future__ import annotations
 
 import abc
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,3 +141,23 @@ class Target(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """A secret-free description of the target for journals and reports."""
         return {"type": self.kind}
+
+
+class NoCacheTarget(Target):
+    """Wraps a target so every request carries ``Cache-Control: no-cache``.
+
+    Load (layer 6) cycles through a few golden inputs; without this a response cache would
+    answer all but the first of each and the sweep would measure the cache, not the system.
+    """
+
+    def __init__(self, inner: Target) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+
+    async def send(self, request: TargetRequest) -> TargetResponse:
+        headers = {**(request.metadata.get("headers") or {}), **NO_CACHE}
+        return await self.inner.send(dataclasses.replace(
+            request, metadata={**request.metadata, "headers": headers}))
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
