@@ -5,7 +5,7 @@ minute. Each variant runs once, in a fresh results directory, exactly as a user 
 machine's load average is printed beside each figure because other work on the same 2 cores
 slows the local model.
 
-    .venv/bin/python benchmarks/demo_duration.py [--only quick|full]
+    .venv/bin/python benchmarks/demo_duration.py [--only quick|full] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -16,16 +16,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 TARGETS_S = {"full": 300.0, "quick": 90.0}
 
 
-def run(variant: str) -> tuple[float, int]:
+def run(variant: str, keep: Path | None) -> tuple[float, int]:
     args = [sys.executable, "-m", "aichaos", "demo"] + (["--quick"] if variant == "quick" else [])
-    with tempfile.TemporaryDirectory(prefix=f"aichaos-demo-{variant}-") as work:
+    with tempfile.TemporaryDirectory(prefix=f"aichaos-demo-{variant}-") as tmp:
+        work = keep / variant if keep else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        proc = subprocess.run(args, cwd=work, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+        with open(work / "demo.log", "w") as out:
+            proc = subprocess.run(args, cwd=work, stdout=out, stderr=subprocess.PIPE, text=True)
         elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         print(proc.stderr[-2000:], file=sys.stderr)
@@ -35,11 +38,13 @@ def run(variant: str) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(TARGETS_S))
-    variants = [parser.parse_args().only] if parser.parse_args().only else ["quick", "full"]
+    parser.add_argument("--keep", type=Path, help="run in DIR/<variant> and keep the results")
+    opts = parser.parse_args()
+    variants = [opts.only] if opts.only else ["quick", "full"]
     print(f"{'variant':8} {'seconds':>8} {'target':>7} {'ratio':>6}  load average (1, 5, 15 min)")
     for variant in variants:
         before = os.getloadavg()
-        elapsed, code = run(variant)
+        elapsed, code = run(variant, opts.keep)
         target = TARGETS_S[variant]
         status = "ok" if code == 0 and elapsed <= target else ("FAILED" if code else "over")
         print(f"{variant:8} {elapsed:8.1f} {target:7.0f} {elapsed / target:6.2f}  "
