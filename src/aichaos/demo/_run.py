@@ -68,7 +68,10 @@ def _shrink(exp: Experiment) -> None:
         layers.capability.limit = 3
     if layers.input_resilience is not None:
         layers.input_resilience.limit = 1
-        layers.input_resilience.perturbations = ["typo_keyboard", "zero_width", "empty"]
+        chosen = ["typo_keyboard", "zero_width", "empty"]
+        layers.input_resilience.perturbations = chosen
+        layers.input_resilience.options = {
+            k: v for k, v in layers.input_resilience.options.items() if k in chosen}
     if layers.integration is not None:
         layers.integration.limit = 1
         layers.integration.toxics = layers.integration.toxics[:1]
