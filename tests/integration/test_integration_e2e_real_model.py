@@ -4,7 +4,6 @@ chaos proxy (dependency ``llm_provider``), with a 503 at toxicity 0.5 and a rate
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import aiohttp
@@ -13,6 +12,7 @@ from aiohttp import web
 
 from aichaos.config import parse_experiment
 from aichaos.dataset import Case
+from aichaos.demo import free_port
 from aichaos.runner import ActivityEnded, EventBus, Runner
 
 pytestmark = pytest.mark.e2e
@@ -25,12 +25,6 @@ CASES = [
          expected=["7", "seven"]),
 ]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class SupportApp:

@@ -8,12 +8,13 @@ import re
 from typing import Any
 
 import pytest
-from chaos_apps import FALLBACK, App, Ctx, LLMUpstream, free_port
+from chaos_apps import FALLBACK, App, Ctx, LLMUpstream
 from pydantic import ValidationError
 
 from aichaos.config import IntegrationLayer, parse_experiment
 from aichaos.config._integration import DEFAULT_FALLBACK_PATTERNS
 from aichaos.dataset import Case
+from aichaos.demo import free_port
 from aichaos.errors import ConfigError
 from aichaos.faults import build_toxic
 from aichaos.probes._integration import Observation, classify, retry_after_gaps

@@ -12,7 +12,6 @@ import asyncio
 import codecs
 import json
 import re
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,17 +21,12 @@ from aiohttp import web
 
 from aichaos.config import parse_experiment
 from aichaos.dataset import Case
+from aichaos.demo import free_port
 from aichaos.runner import EventBus, Runner, RunOutcome
 
 FALLBACK = "Sorry, the assistant is temporarily unavailable. Please try again later."
 CASES = [Case(id=f"c{i}", input=f"question {i}", expected=[f"answer {i}"]) for i in (1, 2, 3)]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def number(text: str) -> int:

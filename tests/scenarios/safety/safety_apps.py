@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import re
-import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,6 @@ INSTRUCTION = re.compile(r"(?i)system note|instruction|ignore all previous|note 
                          r"|override|always include|reply with")
 TOKEN = re.compile(r"\b[A-Z]{2,}(?:-[A-Za-z0-9]+){2,}\b")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def serve(answer: Answer, port: int = 0) -> tuple[web.AppRunner, str]:

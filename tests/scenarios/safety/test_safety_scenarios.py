@@ -14,7 +14,6 @@ import httpx
 import pytest
 from aiohttp import web
 from safety_apps import (
-    free_port,
     grounded,
     kb_search,
     logging_app,
@@ -25,6 +24,7 @@ from safety_apps import (
 
 from aichaos.config import parse_experiment
 from aichaos.dataset import load_dataset
+from aichaos.demo import free_port
 from aichaos.report import LayerResult
 from aichaos.runner import EventBus, Runner
 from tests_support import ROOT
