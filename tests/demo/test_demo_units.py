@@ -242,3 +242,13 @@ async def test_naive_service_is_not_grounded() -> None:
     assert service.telemetry.registry.get_sample_value(
         "support_grounding_replacements_total", {"reason": "number",
                                                  "replacement": "extractive"}) is None
+
+
+def test_free_port_is_unique_and_outside_the_ephemeral_range() -> None:
+    from aichaos.demo._llm import _listen_port_range, free_port
+
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == 50
+    span = _listen_port_range()  # Linux: client sockets take ports from the ephemeral range
+    assert span is not None
+    assert all(span[0] <= p < span[1] for p in ports)
