@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import tempfile
 import textwrap
 from typing import Any
 
+from aichaos.demo import free_port
 from aichaos.load import RawHttpTarget, StepSpec, run_step
 
 SERVER = textwrap.dedent(
@@ -79,11 +79,6 @@ LOCUSTFILE = textwrap.dedent(
     """
 )
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(port: int) -> subprocess.Popen[str]:

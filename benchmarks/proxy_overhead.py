@@ -28,20 +28,15 @@ import contextlib
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from typing import Any
 
+from aichaos.demo import free_port
+
 JSON_1K = json.dumps({"id": "bench", "data": "x" * 1000}).encode()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _raise_nofile() -> None:
@@ -282,7 +277,7 @@ async def _wait_listening(port: int, proc: subprocess.Popen[bytes],
 
 
 async def main(seconds: float) -> dict[str, Any]:
-    up_port, px_port = _free_port(), _free_port()
+    up_port, px_port = free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs = [
         subprocess.Popen([sys.executable, __file__, "--role", "upstream", "--port", str(up_port)],
