@@ -12,6 +12,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from aichaos.config import Experiment
 from aichaos.dataset import load_dataset
 from aichaos.demo._llm import free_port
+from aichaos.demo._stack import APP_OTEL_ENV
 from aichaos.runner import EventBus, Runner, RunOutcome
 from aichaos.store import ResultStore
 from tests_support import ROOT
@@ -32,19 +34,24 @@ CASES = load_dataset(ROOT / "src" / "aichaos" / "demo" / "datasets" / "support.y
 
 
 def _start_app(port: int, llm: str, otlp: str, instrumented: bool) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp, "OTEL_SERVICE_NAME": "support"}
+    # the exporter gives up after 2 s once the receiver has stopped, so the app exits at once;
+    # its log goes to a file: an unread pipe fills with exporter retries and blocks the app
+    env = {**os.environ, **APP_OTEL_ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp,
+           "OTEL_SERVICE_NAME": "support"}
     cmd = [sys.executable, str(HERE / "support_app.py"), "--port", str(port), "--llm", llm]
-    proc = subprocess.Popen(cmd + (["--instrumented"] if instrumented else []), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"app did not start: {proc.stderr.read() if proc.stderr else ''!r}")
+    with tempfile.TemporaryFile() as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(cmd + (["--instrumented"] if instrumented else []), env=env,
+                                stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    return proc
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        proc.kill()
+        log.seek(0)
+        raise RuntimeError(f"app did not start: {log.read()[-2000:]!r}")
 
 
 @pytest.fixture
@@ -57,7 +64,12 @@ def app_factory() -> Iterator[object]:
     yield start
     for p in procs:
         p.terminate()
-        p.wait(timeout=10)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise
 
 
 def _assess(llm_server: str, tmp_path: Path, app_factory: object, instrumented: bool

@@ -60,6 +60,15 @@ LLM_DEPENDENCY = "llm_provider"
 CRM_DEPENDENCY = "crm"
 
 
+#: OpenTelemetry SDK settings for the apps (standard variables; the user's own win): spans
+#: leave every 200 ms instead of the SDK's 5 s (OTEL_BSP_SCHEDULE_DELAY, ms), so the layer-5
+#: receiver sees them promptly, and an export gives up after 2 s (OTEL_EXPORTER_OTLP_TIMEOUT;
+#: seconds in opentelemetry-python's OTLP/HTTP exporter) instead of 10 s, so an app whose
+#: receiver has stopped still shuts down at once.
+APP_OTEL_ENV = {k: os.environ.get(k, v) for k, v in
+                {"OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_EXPORTER_OTLP_TIMEOUT": "2"}.items()}
+
+
 class DemoStackError(AIChaosError):
     """A process of the demo stack did not start (its log's last line is in the message)."""
 
@@ -228,7 +237,8 @@ class DemoStack:
         main = threading.current_thread() is threading.main_thread()
         preexec: Callable[[], None] | None = (
             pdeathsig if main and sys.platform.startswith("linux") else None)
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+               **APP_OTEL_ENV}
         with open(log_path, "wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", *module_args], stdout=out,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
