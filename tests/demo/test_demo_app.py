@@ -108,3 +108,23 @@ def test_metrics_only_on_hardened(stack: DemoStack) -> None:
     for name in ("support_requests_total", "support_request_duration_seconds_bucket",
                  "support_errors_total", "gen_ai_client_operation_duration_seconds_count"):
         assert name in r.text
+
+
+@pytest.mark.parametrize("profile", ["naive", "hardened"])
+def test_stream_reports_the_model_usage_when_asked(stack: DemoStack, profile: str) -> None:
+    import json
+
+    body = {"model": "support", "max_tokens": 24, "temperature": 0.0, "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": "How long is the warranty on headphones?"}],
+            }
+    resp = httpx.post(stack.app_urls[profile] + "/chat/completions", json=body, timeout=120,
+                      headers={"Cache-Control": "no-cache"})
+    chunks = [json.loads(line[5:]) for line in resp.text.splitlines()
+              if line.startswith("data:") and "[DONE]" not in line]
+    usage = chunks[-1]["usage"]
+    assert chunks[-1]["choices"] == []
+    # the prompt the model read holds the retrieved passages, far more than the question
+    assert usage["prompt_tokens"] > 60
+    assert 1 <= usage["completion_tokens"] <= 24
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]

@@ -68,6 +68,9 @@ def test_demo_assesses_both_profiles_and_stops_everything(
     assert not checks["input_resilience.clarification"]["passed"]
     assert {c["name"]: c for c in hardened[2]["checks"]}["input_resilience.clarification"][
         "passed"]
+    # hardened traces each request as one trace: server span, retrieval, CRM and GenAI spans
+    correlation = {c["name"]: c for c in hardened[5]["checks"]}["observability.correlation"]
+    assert correlation["passed"], correlation["message"]
     # no process or port left behind
     for url in (summary["naive"]["directory"],):
         assert Path(url).is_dir()

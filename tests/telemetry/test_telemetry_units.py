@@ -117,6 +117,36 @@ def test_spans_are_matched_to_request_windows_and_broken_traces_flagged() -> Non
     assert first.items() == (3, 6)  # span, correlation, one of four attributes
 
 
+def test_the_tail_of_an_earlier_trace_is_not_the_requests() -> None:
+    # seen on the demo: layer 1's last request ended 70 ms before layer 5's first was sent; its
+    # final span ("grounding check") lay inside the widened window and split the request in two
+    earlier, mine = "e" * 32, "a" * 32
+    spans = [_span(earlier, "1" * 16, "", 3.0, 9.95),  # the earlier request's server span
+             _span(earlier, "2" * 16, "1" * 16, 9.93, 9.94),  # ... its last child
+             _span(mine, "3" * 16, "", 10.0, 11.0),
+             _span(mine, "4" * 16, "3" * 16, 10.1, 10.9, **{"gen_ai.operation.name": "chat"}),
+             _span(mine[:-1] + "b", "5" * 16, "", 10.2, 10.3)]  # a span in a trace of its own
+    (got,) = check_requests(spans, [RequestWindow("x", 10.0, 11.0)])
+    assert got.spans == 3 and got.trace_ids == [mine, mine[:-1] + "b"]
+    assert not got.correlated  # the app's own broken trace is still caught
+    (got,) = check_requests(spans[:4], [RequestWindow("x", 10.0, 11.0)])
+    assert got.spans == 2 and got.correlated and got.trace_ids == [mine]
+
+def test_suite_waits_for_the_whole_trace_not_only_its_genai_span() -> None:
+    from aichaos.config import ObservabilityLayer
+    from aichaos.probes._observability import ObservabilitySuite
+
+    suite = ObservabilitySuite(ObservabilityLayer(required_metrics=[]))
+    rx = OtlpReceiver("127.0.0.1:0")
+    windows = [RequestWindow("x", 9.9, 11.2)]
+    trace, server = "a" * 32, "1" * 16
+    rx.spans.append(_span(trace, "2" * 16, server, 10.1, 10.8,
+                          **{"gen_ai.operation.name": "chat"}))
+    assert not suite._complete(rx, windows)  # its parent, the server span, is in the next batch
+    rx.spans.append(_span(trace, server, "", 10.0, 11.0))
+    assert suite._complete(rx, windows)
+
+
 def test_receiver_rejects_bad_listen_address() -> None:
     with pytest.raises(ConfigError, match="otlp_listen: expected host:port"):
         OtlpReceiver("localhost")

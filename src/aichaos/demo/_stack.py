@@ -62,11 +62,13 @@ CRM_DEPENDENCY = "crm"
 
 #: OpenTelemetry SDK settings for the apps (standard variables; the user's own win): spans
 #: leave every 200 ms instead of the SDK's 5 s (OTEL_BSP_SCHEDULE_DELAY, ms), so the layer-5
-#: receiver sees them promptly, and an export gives up after 2 s (OTEL_EXPORTER_OTLP_TIMEOUT;
-#: seconds in opentelemetry-python's OTLP/HTTP exporter) instead of 10 s, so an app whose
-#: receiver has stopped still shuts down at once.
+#: receiver sees them promptly, metrics every 1 s (OTEL_METRIC_EXPORT_INTERVAL, ms), and an
+#: export gives up after 2 s (OTEL_EXPORTER_OTLP_TIMEOUT; seconds in opentelemetry-python's
+#: OTLP/HTTP exporter) instead of 10 s, so an app whose receiver has stopped still shuts down
+#: at once.
 APP_OTEL_ENV = {k: os.environ.get(k, v) for k, v in
-                {"OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_EXPORTER_OTLP_TIMEOUT": "2"}.items()}
+                {"OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+                 "OTEL_EXPORTER_OTLP_TIMEOUT": "2"}.items()}
 
 
 class DemoStackError(AIChaosError):

@@ -130,10 +130,17 @@ class ObservabilitySuite(ProbeSuite):
                             fault)
 
     def _complete(self, rx: OtlpReceiver, windows: list[RequestWindow]) -> bool:
-        """Every answered request has GenAI spans and every metric counts them all."""
+        """Every answered request has GenAI spans forming one linked trace, and every metric
+        counts them all.
+
+        Waiting for the whole trace, not only its GenAI span, matters: a span processor can
+        export the ``chat`` span in one batch and its parent, the server span (which ends
+        later), in the next; judged in between, the trace looks broken.
+        """
         checked = check_requests(rx.spans, windows, self.config.required_attributes,
                                  self.config.clock_skew_s)
-        spans_in = all(r.genai_spans for r, w in zip(checked, windows, strict=True) if w.ok)
+        spans_in = all(r.genai_spans and r.correlated
+                       for r, w in zip(checked, windows, strict=True) if w.ok)
         answered = sum(1 for w in windows if w.ok)
         counted = check_metrics(rx.metrics, self.config.required_metrics)
         return spans_in and all(c.observations >= answered for c in counted)

@@ -15,8 +15,10 @@ attributes and metric names, and OpenInference (Arize) ``llm.token_count.*`` /
 
 Requests are matched to spans by time: each request sent by aichaos has a wall-clock window
 ``[sent, answered]`` widened by ``skew_s`` on both sides, and a span belongs to the request
-whose window contains it (largest overlap wins). Requests are sent one at a time, so windows
-do not overlap.
+whose window contains it (largest overlap wins), unless its trace began before that window:
+such a span is the tail of earlier traffic (typically the last request of the suite that ran
+just before, whose final spans end within ``skew_s`` of the first window), not part of this
+request. Requests are sent one at a time, so windows do not overlap.
 """
 
 from __future__ import annotations
@@ -140,14 +142,24 @@ def assign_spans(spans: Iterable[SpanRecord], windows: Sequence[RequestWindow],
     """The spans of each request window (same order as ``windows``); unmatched spans are dropped.
 
     A span matches a window when ``[start_s, end_s]`` lies within the window widened by
-    ``skew_s`` seconds on both sides (clock skew between aichaos and the target); a span
-    matching several windows goes to the one it overlaps most.
+    ``skew_s`` seconds on both sides (clock skew between aichaos and the target) and the
+    earliest received span of its trace starts inside that widened window too (a trace that
+    began earlier belongs to earlier traffic); a span matching several windows goes to the
+    one it overlaps most. Spans without a trace id are matched on their own times only.
     """
+    spans = list(spans)
+    trace_start: dict[str, float] = {}
+    for span in spans:
+        if span.trace_id:
+            trace_start[span.trace_id] = min(trace_start.get(span.trace_id, span.start_s),
+                                             span.start_s)
     out: list[list[SpanRecord]] = [[] for _ in windows]
     for span in spans:
+        began = trace_start.get(span.trace_id, span.start_s)
         best, best_overlap = -1, -1.0
         for i, w in enumerate(windows):
-            if span.start_s >= w.start_s - skew_s and span.end_s <= w.end_s + skew_s:
+            lo = w.start_s - skew_s
+            if span.start_s >= lo and began >= lo and span.end_s <= w.end_s + skew_s:
                 overlap = min(span.end_s, w.end_s) - max(span.start_s, w.start_s)
                 if overlap > best_overlap:
                     best, best_overlap = i, overlap

@@ -27,6 +27,7 @@ from aichaos.demo.app._telemetry import Telemetry
 
 log = logging.getLogger("aichaos.demo.app")
 SERVICE_KEY = web.AppKey("service", SupportService)
+CHAT_ROUTE = "/v1/chat/completions"
 
 
 def _error(status: int, message: str, kind: str) -> web.Response:
@@ -37,6 +38,36 @@ def _chunk(cid: str, model: str, delta: dict[str, str], finish: str | None) -> b
     obj = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
     return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n".encode()
+
+
+def _usage(turn: Turn) -> dict[str, int]:
+    """OpenAI ``usage`` of one answer: the upstream model's tokens, as a provider bills them.
+
+    ``completion_tokens`` counts the model's streamed chunks (llama-cpp-python streams one
+    token per chunk); ``prompt_tokens`` is estimated as characters / 4 of the prompt the app
+    built (question, retrieved passages and CRM facts), since llama-cpp-python's stream carries
+    no usage. A cached or fixed answer used no model tokens.
+    """
+    prompt = turn.prompt_chars // 4 if turn.output_tokens else 0
+    return {"prompt_tokens": prompt, "completion_tokens": turn.output_tokens,
+            "total_tokens": prompt + turn.output_tokens}
+
+
+def _usage_chunk(cid: str, model: str, turn: Turn) -> bytes:
+    """The final chunk OpenAI sends when ``stream_options.include_usage`` is set."""
+    obj = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
+           "model": model, "choices": [], "usage": _usage(turn)}
+    return f"data: {json.dumps(obj)}\n\n".encode()
+
+
+async def _traced_chat(request: web.Request) -> web.StreamResponse:
+    """:func:`_chat` inside the request's SERVER span (hardened; naive has no tracer), which
+    continues the caller's ``traceparent``; every span of the answer descends from it."""
+    tel = request.app[SERVICE_KEY].telemetry
+    with tel.server_span(request.method, CHAT_ROUTE, request.headers) as span:
+        resp = await _chat(request)
+        tel.record_response(span, resp.status)
+        return resp
 
 
 async def _chat(request: web.Request) -> web.StreamResponse:
@@ -74,9 +105,7 @@ async def _chat(request: web.Request) -> web.StreamResponse:
                 "model": s.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
                              "finish_reason": turn.finish_reason}],
-                "usage": {"prompt_tokens": turn.prompt_chars // 4,
-                          "completion_tokens": turn.output_tokens,
-                          "total_tokens": turn.prompt_chars // 4 + turn.output_tokens}})
+                "usage": _usage(turn)})
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})
         await resp.prepare(request)
@@ -86,6 +115,9 @@ async def _chat(request: web.Request) -> web.StreamResponse:
         async for text in gen:
             await resp.write(_chunk(cid, s.model, {"content": text}, None))
         await resp.write(_chunk(cid, s.model, {}, turn.finish_reason))
+        options = body.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage"):
+            await resp.write(_usage_chunk(cid, s.model, turn))
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
         return resp
@@ -120,17 +152,20 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=data, headers={"Content-Type": "text/plain; version=0.0.4"})
 
 
-def build_app(settings: AppSettings, kb: KnowledgeBase | None = None) -> web.Application:
+def build_app(settings: AppSettings, kb: KnowledgeBase | None = None,
+              telemetry: Telemetry | None = None) -> web.Application:
     """The aiohttp application for ``settings`` (loads the knowledge base when ``kb`` is None).
 
-    The hardened profile gets ``/metrics`` and OpenTelemetry; naive gets neither.
+    The hardened profile gets ``/metrics`` and OpenTelemetry; naive gets neither. ``telemetry``
+    replaces the profile's own (tests pass one with an in-memory span exporter).
     """
     kb = kb or KnowledgeBase.load(cache_dir=settings.cache_dir)
-    telemetry = Telemetry(settings.hardened, f"northwind-support-{settings.profile}")
+    telemetry = telemetry or Telemetry(settings.hardened,
+                                       f"northwind-support-{settings.profile}")
     service = SupportService(settings, kb, telemetry)
     app = web.Application()
     app[SERVICE_KEY] = service
-    app.router.add_post("/v1/chat/completions", _chat)
+    app.router.add_post(CHAT_ROUTE, _traced_chat)
     app.router.add_get("/v1/models", _models)
     app.router.add_get("/health", _health)
     if settings.hardened:

@@ -145,8 +145,9 @@ class SupportService:
             crm_timeout = httpx.Timeout(2.0, connect=1.0)
         else:
             timeout = crm_timeout = httpx.Timeout(None)
-        self.llm_client = httpx.AsyncClient(timeout=timeout)
-        self.crm_client = httpx.AsyncClient(timeout=crm_timeout)
+        hooks = telemetry.httpx_event_hooks()  # traceparent on LLM and CRM calls (hardened)
+        self.llm_client = httpx.AsyncClient(timeout=timeout, event_hooks=hooks)
+        self.crm_client = httpx.AsyncClient(timeout=crm_timeout, event_hooks=hooks)
         self.llm = HardenedLLM(self.llm_client, s, self._on_retry)
         self.cache = TTLCache(s.cache_ttl_s, s.cache_size)
         self.chat_url = s.llm_url.rstrip("/") + "/chat/completions"
@@ -188,6 +189,7 @@ class SupportService:
         messages = build_messages(question, [p.quoted for p, _ in hits], facts, system,
                                   hardened=False)
         log.info("prompt %s", messages)  # the raw prompt, personal data included
+        turn.prompt_chars = sum(len(m["content"]) for m in messages)
         result = StreamResult()
         async for text in naive_stream(self.llm_client, self.chat_url,
                                        self._llm_body(body, messages), result):
@@ -232,7 +234,7 @@ class SupportService:
                        f"contact {SUPPORT_EMAIL}")
                 return
             facts.append(_order_fact(oid, rec))
-        with self.telemetry.span("kb search", {"kb.top_k": s.top_k}, client=True) as span:
+        with self.telemetry.span("kb search", {"kb.top_k": s.top_k}) as span:
             hits = await asyncio.to_thread(self.kb.search, question, s.top_k)
             best = hits[0][1] if hits else 0.0
             if span is not None:

@@ -15,12 +15,19 @@ Prometheus (served at ``/metrics``, own registry):
 * ``gen_ai_client_operation_duration_seconds`` and ``gen_ai_client_token_usage`` (histograms
   named after the OpenTelemetry GenAI client metrics, label ``gen_ai_token_type``).
 
-OpenTelemetry: a span per chat request with a ``chat {model}`` client span carrying the GenAI
+OpenTelemetry: one trace per chat request. A SERVER span ``POST /v1/chat/completions`` continues
+the caller's trace when the request carries a W3C ``traceparent`` (W3C Trace Context Level 1,
+read with OTel's TraceContext propagator) and starts a new one otherwise; the request's other
+spans are its descendants: ``crm lookup`` (CLIENT), ``kb search`` and ``grounding check``
+(INTERNAL, run in worker threads through ``asyncio.to_thread``, which copies the context) and
+the ``chat {model}`` CLIENT span carrying the GenAI
 semantic-convention attributes (``gen_ai.operation.name``, ``gen_ai.provider.name``,
 ``gen_ai.request.model``, ``gen_ai.request.max_tokens``, ``gen_ai.request.temperature``,
 ``gen_ai.response.id``, ``gen_ai.response.model``, ``gen_ai.response.finish_reasons``,
-``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``, ``error.type``), and the same two
-GenAI metrics as OTel histograms. Exported with OTLP/HTTP only when
+``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``, ``error.type``). Outgoing LLM and
+CRM calls carry ``traceparent`` (httpx request hook, :meth:`Telemetry.httpx_event_hooks`), so
+an instrumented dependency joins the same trace. The same two GenAI metrics are exported as
+OTel histograms. Exported with OTLP/HTTP only when
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (the exporters read the standard ``OTEL_*`` variables).
 """
 
@@ -28,9 +35,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
+import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
@@ -38,9 +46,15 @@ _TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096)
 
 
 class Telemetry:
-    """Metrics and tracing for one app process (``enabled=False``: everything is a no-op)."""
+    """Metrics and tracing for one app process (``enabled=False``: everything is a no-op).
 
-    def __init__(self, enabled: bool, service_name: str) -> None:
+    Args:
+        enabled: the hardened profile's telemetry; naive passes False.
+        service_name: OTel ``service.name``.
+        span_exporter: also export spans here, synchronously (tests pass the in-memory one).
+    """
+
+    def __init__(self, enabled: bool, service_name: str, span_exporter: Any = None) -> None:
         self.enabled = enabled
         self.registry = CollectorRegistry()
         r = self.registry
@@ -69,9 +83,9 @@ class Telemetry:
         self._otel_duration: Any = None
         self._otel_tokens: Any = None
         if enabled:
-            self._setup_otel(service_name)
+            self._setup_otel(service_name, span_exporter)
 
-    def _setup_otel(self, service_name: str) -> None:
+    def _setup_otel(self, service_name: str, span_exporter: Any) -> None:
         try:
             from opentelemetry.sdk.metrics import MeterProvider
             from opentelemetry.sdk.resources import Resource
@@ -80,6 +94,10 @@ class Telemetry:
             return
         resource = Resource.create({"service.name": service_name})
         tracer_provider = TracerProvider(resource=resource)
+        if span_exporter is not None:
+            from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+            tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
         readers: list[Any] = []
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
@@ -90,8 +108,10 @@ class Telemetry:
             from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
             tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+            # the standard OTEL_METRIC_EXPORT_INTERVAL (ms) wins; else 5 s, not the SDK's 60 s
+            interval = None if os.environ.get("OTEL_METRIC_EXPORT_INTERVAL") else 5000
             readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(),
-                                                         export_interval_millis=5000))
+                                                         export_interval_millis=interval))
         meter_provider = MeterProvider(resource=resource, metric_readers=readers)
         self._providers = [tracer_provider, meter_provider]
         self._tracer = tracer_provider.get_tracer("aichaos.demo.app")
@@ -104,14 +124,60 @@ class Telemetry:
     @contextlib.contextmanager
     def span(self, name: str, attributes: dict[str, Any], *,
              client: bool = False) -> Iterator[Any]:
-        """An OTel span (``None`` when tracing is off); exceptions set ``error.type``."""
+        """A child of the current span (``None`` when tracing is off): kind CLIENT for a call
+        to another service (``client``), else INTERNAL; exceptions set ``error.type``."""
         if self._tracer is None:
             yield None
             return
-        from opentelemetry.trace import SpanKind, Status, StatusCode
+        from opentelemetry.trace import SpanKind
 
-        kind = SpanKind.CLIENT if client else SpanKind.SERVER
-        with self._tracer.start_as_current_span(name, kind=kind, attributes=attributes,
+        kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
+        with self._start(name, kind, attributes, None) as span:
+            yield span
+
+    @contextlib.contextmanager
+    def server_span(self, method: str, route: str,
+                    headers: Mapping[str, str]) -> Iterator[Any]:
+        """The SERVER span of one HTTP request (``None`` when tracing is off).
+
+        Its parent is the caller's span when ``headers`` (the request's) carry a valid W3C
+        ``traceparent`` (``tracestate`` kept), else it roots a new trace; spans opened inside
+        the block are its descendants. Named ``{method} {route}`` with ``http.request.method``
+        and ``http.route`` (OpenTelemetry HTTP server span conventions); set the status code
+        with :meth:`record_response`. Only the W3C propagator is used, not the global one:
+        baggage from callers is not forwarded to the model provider.
+        """
+        if self._tracer is None:
+            yield None
+            return
+        from opentelemetry.trace import SpanKind
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        parent = TraceContextTextMapPropagator().extract(headers)
+        attributes = {"http.request.method": method, "http.route": route}
+        with self._start(f"{method} {route}", SpanKind.SERVER, attributes, parent) as span:
+            yield span
+
+    @staticmethod
+    def record_response(span: Any, status: int) -> None:
+        """``http.response.status_code`` on a :meth:`server_span`; 5xx marks it an error
+        (HTTP server span conventions: 4xx is the client's error, not the server's)."""
+        if span is None:
+            return
+        from opentelemetry.trace import Status, StatusCode
+
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_attribute("error.type", str(status))
+            span.set_status(Status(StatusCode.ERROR))
+
+    @contextlib.contextmanager
+    def _start(self, name: str, kind: Any, attributes: dict[str, Any],
+               context: Any) -> Iterator[Any]:
+        from opentelemetry.trace import Status, StatusCode
+
+        with self._tracer.start_as_current_span(name, context=context, kind=kind,
+                                                attributes=attributes,
                                                 record_exception=False,
                                                 set_status_on_exception=False) as span:
             try:
@@ -120,6 +186,24 @@ class Telemetry:
                 span.set_attribute("error.type", type(exc).__name__)
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:200]))
                 raise
+
+    def httpx_event_hooks(self) -> dict[str, list[Callable[[httpx.Request], Awaitable[None]]]]:
+        """``event_hooks`` for an ``httpx.AsyncClient``: each request gets the W3C
+        ``traceparent`` of the current span (none when tracing is off, or outside a span).
+
+        httpx awaits request hooks in the task that sends, so the hook sees that task's
+        context (the ``chat`` or ``crm lookup`` span).
+        """
+        if self._tracer is None:
+            return {}
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        propagator = TraceContextTextMapPropagator()
+
+        async def inject(request: httpx.Request) -> None:
+            propagator.inject(request.headers)
+
+        return {"request": [inject]}
 
     def record_genai(self, model: str, duration_s: float, input_tokens: int,
                      output_tokens: int, error_type: str | None) -> None:
