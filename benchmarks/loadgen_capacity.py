@@ -4,8 +4,9 @@ Measures, against a trivial keep-alive HTTP server running in its own process:
 
 1. the most requests/s one aichaos process drives (closed loop, ``--users`` connections,
    raw HTTP target, uvloop when installed);
-2. scheduler lag p99 (how late a free worker wakes for its scheduled send) and E2E p99 at
-   1,000 req/s open loop (constant profile);
+2. scheduler lag p50/p90/p99 (how late a send that found a free slot started after its
+   scheduled time), E2E p99 and the generator's CPU at 1,000 req/s open loop (constant
+   profile; paced by a Linux timerfd, else the loop's timers: see aichaos.load._pacer);
 3. the same closed-loop load from Locust's FastHttpUser (one process, headless), if installed;
 
 and prints the ratios. DESIGN.md targets: >= 10,000 req/s from one process (Locust: ~5,350
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from typing import Any
 
 from aichaos.demo import free_port
@@ -99,16 +101,32 @@ async def aichaos_max(url: str, users: int, duration: float) -> dict[str, float]
             "p50_ms": (step.p("e2e", 50) or 0) * 1e3, "p99_ms": (step.p("e2e", 99) or 0) * 1e3}
 
 
+def run_queue_wait_s() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; 0.0
+    elsewhere): a sent-late request on a shared machine is often one whose generator was
+    waiting here."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 async def aichaos_lag(url: str, rate: float, duration: float) -> dict[str, float]:
     target = RawHttpTarget(url, timeout_s=10)
+    cpu0, wall0, wait0 = time.process_time(), time.perf_counter(), run_queue_wait_s()
     step = await run_step(target, ["x"], StepSpec(profile="constant", rate_rps=rate,
                                                   duration_s=duration, warmup_s=1.0,
                                                   concurrency=64))
+    wall = time.perf_counter() - wall0
+    cpu = (time.process_time() - cpu0) / wall
+    waited = (run_queue_wait_s() - wait0) / wall
     await target.aclose()
     return {"rps": step.achieved_rps, "errors": step.errors,
             "lag_p50_ms": (step.p("scheduler_lag", 50) or 0) * 1e3,
+            "lag_p90_ms": (step.p("scheduler_lag", 90) or 0) * 1e3,
             "lag_p99_ms": (step.p("scheduler_lag", 99) or 0) * 1e3,
-            "e2e_p99_ms": (step.p("e2e", 99) or 0) * 1e3}
+            "e2e_p99_ms": (step.p("e2e", 99) or 0) * 1e3, "cpu": cpu, "waited": waited}
 
 
 def locust_max(url: str, users: int, duration: float) -> dict[str, float] | None:
@@ -164,8 +182,10 @@ def main() -> None:
                   f"p99 {mx['p99_ms']:.2f} ms, errors {mx['errors']:.0f}")
             lag = asyncio.run(aichaos_lag(url, 1000.0, args.duration))
             print(f"[{rep + 1}] aichaos open loop 1,000 req/s: achieved {lag['rps']:,.0f} req/s, "
-                  f"scheduler lag p50 {lag['lag_p50_ms']:.3f} ms p99 {lag['lag_p99_ms']:.3f} ms, "
-                  f"E2E p99 {lag['e2e_p99_ms']:.2f} ms, errors {lag['errors']:.0f}")
+                  f"scheduler lag p50 {lag['lag_p50_ms']:.3f} ms p90 {lag['lag_p90_ms']:.3f} "
+                  f"ms p99 {lag['lag_p99_ms']:.3f} ms, E2E p99 {lag['e2e_p99_ms']:.2f} ms, "
+                  f"errors {lag['errors']:.0f}, generator CPU {lag['cpu']:.0%} of a core, "
+                  f"waiting for a CPU {lag['waited']:.1%} of the time")
             lo = locust_max(url, args.users, args.duration)
             if lo is None:
                 print("locust: not installed (pip install locust); no comparison")

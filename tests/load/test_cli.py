@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.progress import Progress
 from typer.testing import CliRunner
 
-from aichaos.load._cli import app
+from aichaos.load import LoadProgress
+from aichaos.load._cli import StepBars, app
 
 
 class _Ok(asyncio.Protocol):
@@ -64,3 +66,38 @@ def test_context_probe_command(url: str, tmp_path: Path) -> None:
     # the server answers "ok" to everything: it never recalls the needle, so no verdict
     assert [c["verdict"] for c in data["cases"]] == ["inconclusive"] * 4
     assert [c["tokens"] for c in data["cases"]] == [128, 230, 256, 384]
+
+
+def test_step_bars_count_requests_or_seconds() -> None:
+    bars = StepBars(Progress())
+    bars(LoadProgress(0, 2, "start", 50.0, 0.0, 1.0, 0, 0, None, 50))
+    bars(LoadProgress(0, 2, "running", 50.0, 0.5, 1.0, 26, 25, None, 50))
+    task = bars.bar.tasks[0]
+    assert task.description == "step 1/2 50 req/s"
+    assert task.total == 50 and task.completed == 25
+    assert task.fields["info"] == "done 25/50, sent 26, 0/1 s"
+    # a closed loop has no planned request count: its bar counts seconds
+    bars(LoadProgress(1, 2, "start", None, 0.0, 4.0, 0, 0, None, None))
+    bars(LoadProgress(1, 2, "running", None, 1.5, 4.0, 9, 8, None, None))
+    closed = bars.bar.tasks[1]
+    assert closed.total == 4.0 and closed.completed == 1.5
+
+
+def test_run_moves_a_bar_during_each_step(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, str, int, int | None, float]] = []
+    update = StepBars.__call__
+
+    def spy(self: StepBars, p: LoadProgress) -> None:
+        update(self, p)
+        task = next(t for t in self.bar.tasks if t.id == self.tasks[p.step])
+        seen.append((p.step, p.phase, p.completed, p.planned, task.completed))
+
+    monkeypatch.setattr(StepBars, "__call__", spy)
+    res = CliRunner().invoke(app, ["run", url, "--rates", "40,80", "--duration", "1.2"])
+    assert res.exit_code == 0, res.output
+    assert {step: planned for step, _, _, planned, _ in seen} == {0: 48, 1: 96}
+    running = [s for s in seen if s[1] == "running"]
+    assert {s[0] for s in running} == {0, 1}  # ticks inside both steps, not only at the end
+    # mid-step the bar shows the completions so far: some, not all
+    assert any(0 < done < planned and shown == done
+               for _, _, done, planned, shown in running if planned)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import statistics
+import time
+from typing import Any
 
 import pytest
 
@@ -109,12 +111,16 @@ async def test_warmup_is_not_measured_and_progress_is_reported(sleep_target):
     assert step.p("scheduler_lag", 99) < 0.05
 
 
-async def test_drain_timeout_counts_unfinished(sleep_target):
+@pytest.mark.parametrize("concurrency", [256, 1])
+async def test_drain_timeout_counts_unfinished(sleep_target: Any, concurrency: int) -> None:
+    # 256: all 4 in flight when the drain runs out; 1: one in flight, 3 waiting for the slot
     target = sleep_target(service_s=5.0)
-    spec = StepSpec(profile="constant", rate_rps=20, duration_s=0.2, drain_timeout_s=0.1)
+    spec = StepSpec(profile="constant", rate_rps=20, duration_s=0.2, drain_timeout_s=0.1,
+                    concurrency=concurrency)
     step = await run_step(target, ["x"], spec)
     assert step.scheduled == 4
     assert step.errors_by_class == {"unfinished": 4}
+    assert target.calls == min(4, concurrency)
 
 
 async def test_bad_spec_is_one_clear_line(sleep_target):
@@ -153,3 +159,80 @@ async def test_a_target_that_raises_is_recorded_not_fatal():
                                                     duration_s=0.1))
     assert step.errors_by_class == {"exception": 5}
     assert step.error_rate == 1.0 and step.goodput_rps == 0.0
+
+
+@pytest.mark.parametrize(("profile", "rate", "duration", "warmup", "sends", "window"), [
+    ("constant", 4.0, 0.1, 0.0, 1, 0.25),    # 0.4 arrivals asked: 1 sent (a 0.1 s window: 10/s)
+    ("constant", 3.0, 0.5, 0.0, 2, 2 / 3),   # 1.5 asked: 2 sent (a 0.5 s window: 4/s)
+    ("constant", 5.0, 0.5, 0.25, 3, 0.6),    # 2.5 asked, after warm-up: 3 (0.5 s: 6/s)
+    ("bursty", 4.0, 0.3, 0.0, 2, 0.5),       # one burst of 2 every 0.5 s (0.3 s: 6.7/s)
+])
+async def test_tiny_steps_do_not_report_more_than_offered(
+        sleep_target: Any, profile: str, rate: float, duration: float, warmup: float,
+        sends: int, window: float) -> None:
+    # A step of 1-3 requests: the window is rounded up to whole arrival periods, so it holds
+    # exactly rate x window arrivals and the rates are not inflated by a partial period. The
+    # tolerance is float error only (1e-9 relative): for constant and bursty schedules the
+    # count is exact. The 1 ms service finishes every request inside its own period.
+    spec = StepSpec(profile=profile, rate_rps=rate, duration_s=duration, warmup_s=warmup,
+                    burst_size=2)
+    target = sleep_target(service_s=0.001)
+    step = await run_step(target, ["x"], spec)
+    assert step.duration_s == pytest.approx(window)
+    assert step.scheduled == step.window_completed == sends
+    assert step.achieved_rps <= rate * (1 + 1e-9)
+    assert step.achieved_rps == pytest.approx(rate)
+    assert step.goodput_rps == pytest.approx(rate)
+    assert step.scheduled_rps == pytest.approx(rate)
+    assert target.calls == spec.planned_requests()
+
+
+def test_window_and_planned_requests() -> None:
+    # 5 s at 0.3 req/s: 2 arrivals, measured over the 6.67 s they stand for
+    spec = StepSpec(profile="constant", rate_rps=0.3, duration_s=5.0)
+    assert spec.window_s == pytest.approx(20 / 3) and spec.planned_requests() == 2
+    # whole periods already: unchanged
+    assert StepSpec(profile="constant", rate_rps=100, duration_s=1.0).window_s == 1.0
+    assert StepSpec(profile="poisson", rate_rps=0.3, duration_s=5.0).window_s == 5.0
+    assert StepSpec(profile="poisson", rate_rps=10, duration_s=2.0, warmup_s=1.0
+                    ).planned_requests() == 30
+    assert StepSpec(profile="bursty", rate_rps=10, duration_s=1.2, burst_size=5
+                    ).planned_requests() == 15
+    assert StepSpec(profile="closed", duration_s=5.0).planned_requests() is None
+
+
+async def test_prepared_requests_keep_their_context_and_count_its_tokens() -> None:
+    from aichaos.targets import Target, TargetRequest, TargetResponse
+
+    class Echo(Target):
+        """Records what it was sent; reports no usage, so the counter sizes the prompt."""
+
+        def __init__(self) -> None:
+            self.seen: list[TargetRequest] = []
+
+        async def send(self, request: TargetRequest) -> TargetResponse:
+            self.seen.append(request)
+            return TargetResponse(output="ok", status=200, e2e_s=0.001)
+
+    context = "Refunds are accepted within 30 days. " * 10  # 370 chars: 93 tokens at chars/4
+    case = TargetRequest(input="Can I return it?", context=context, case_id="refund-1")
+    spec = StepSpec(profile="constant", rate_rps=40, duration_s=0.1)
+    bare, with_ctx = Echo(), Echo()
+    plain = await run_step(bare, ["Can I return it?"], spec, token_counter=load.approx_tokens)
+    step = await run_step(with_ctx, [case], spec, token_counter=load.approx_tokens)
+    assert with_ctx.seen == [case] * 4  # sent as prepared: context and case id kept
+    assert bare.seen[0].context is None and bare.seen[0].case_id == "load-0"
+    # chars/4 of input (4) and context (93) per request; the bare text counts the input only
+    assert plain.input_tokens == 4 * 4
+    assert step.input_tokens == 4 * (4 + 93)
+
+
+async def test_a_full_pool_serves_every_waiting_request(sleep_target: Any) -> None:
+    # 2 slots x 10 ms = 200 req/s offered 200 req/s: slots free up just as sends come due,
+    # the case where a request parked for a slot could be stranded until the drain timeout
+    spec = StepSpec(profile="constant", rate_rps=200, duration_s=0.5, concurrency=2,
+                    drain_timeout_s=5.0)
+    started = time.perf_counter()
+    step = await run_step(sleep_target(service_s=0.01), ["x"], spec)
+    assert step.scheduled == step.completed == 100 and step.errors == 0
+    assert time.perf_counter() - started < 3.0  # never waited for the drain timeout

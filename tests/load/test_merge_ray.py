@@ -6,10 +6,12 @@ import asyncio
 import functools
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from aichaos.load import (
+    LoadProgress,
     RawHttpTarget,
     RayEngine,
     StepResult,
@@ -30,6 +32,20 @@ def test_constant_split_interleaves_into_the_original_schedule():
         for t in arrival_times("constant", s.rate_rps, 1.0) if t + s.phase_s < 1.0
     )
     assert union == pytest.approx(list(arrival_times("constant", 30, 1.0)))
+
+
+async def test_split_shares_measure_the_whole_steps_window(sleep_target: Any) -> None:
+    # 0.55 s at 30 req/s rounds to 17 periods (0.567 s); a share at 10 req/s would round to
+    # 0.6 s on its own, so the shares must carry the whole step's window instead
+    spec = StepSpec(profile="constant", rate_rps=30, duration_s=0.55)
+    shares = split_spec(spec, 3)
+    assert spec.window_s == pytest.approx(17 / 30)
+    assert [s.window_s for s in shares] == [spec.window_s] * 3
+    parts = await asyncio.gather(*(run_step(sleep_target(service_s=0.001), ["x"], s)
+                                   for s in shares))
+    merged = merge_steps(list(parts), offered_rps=30)
+    assert [p.scheduled for p in parts] == [6, 6, 5]
+    assert merged.scheduled == 17 and merged.achieved_rps == pytest.approx(30)
 
 
 def test_split_keeps_totals():
@@ -93,9 +109,15 @@ async def test_ray_engine_sweep_merges_workers(url: str, ray_local: None) -> Non
     engine = RayEngine(functools.partial(RawHttpTarget, url, timeout_s=5), workers=2,
                        start_delay_s=1.0)
     spec = StepSpec(profile="constant", duration_s=0.5)
+    seen: list[LoadProgress] = []
     sweep = await run_sweep(None, ["x"], [40, 80], spec, engine=engine,  # type: ignore[arg-type]
-                            stop_after_saturated=0)
+                            stop_after_saturated=0, progress=seen.append)
     assert [s.offered_rps for s in sweep.steps] == [40, 80]
+    # a time-based bar per step: start, ticks while the workers run, the merged result
+    assert [(p.step, p.phase) for p in seen if p.phase != "running"] == [
+        (0, "start"), (0, "end"), (1, "start"), (1, "end")]
+    assert any(p.phase == "running" and p.planned is None for p in seen)
+    assert [p.result for p in seen if p.phase == "end"] == sweep.steps
     for step, n in zip(sweep.steps, (20, 40), strict=True):
         # both workers' shares arrived and merged: counts and histograms are exact
         assert step.scheduled == n and step.ok == n

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from aichaos.config import ScaleLayer
 from aichaos.errors import ConfigError
-from aichaos.load import plan_from_config, run_scale
+from aichaos.load import approx_tokens, plan_from_config, run_scale
 
 
 def test_plan_from_config():
@@ -44,3 +46,25 @@ async def test_run_scale_closed_loop(sleep_target):
     res = await run_scale(sleep_target(service_s=0.01), ["x"], plan_from_config(layer))
     assert len(res.sweep.steps) == 1 and res.sweep.steps[0].offered_rps is None
     assert 25 < res.sweep.steps[0].completed <= 42
+
+
+async def test_run_scale_names_the_token_counter(sleep_target: Any) -> None:
+    # no usage in the answers: output tokens and context-probe lengths come from the counter,
+    # and both say which counter it was
+    layer = ScaleLayer(profile="constant", rates_rps=[20], duration_s=0.2,
+                       context_window_tokens=64)
+    res = await run_scale(sleep_target(service_s=0.001), ["x"], plan_from_config(layer),
+                          token_counter=approx_tokens, token_counter_name="chars/4")
+    assert res.sweep.steps[0].token_source == "chars/4"
+    assert res.context is not None and res.context.token_estimate == "chars/4"
+    default = await run_scale(sleep_target(service_s=0.001), ["x"], plan_from_config(layer),
+                              token_counter=approx_tokens)
+    assert default.sweep.steps[0].token_source == "tokenizer"
+
+
+def test_planned_requests_of_a_plan() -> None:
+    # constant 2 and 5 req/s over 0.25 s warm-up + 1 s: ceil(2.5) + ceil(6.25) = 3 + 7
+    plan = plan_from_config(ScaleLayer(profile="constant", rates_rps=[2, 5], duration_s=1.0,
+                                       warmup_s=0.25))
+    assert plan.planned_requests() == 10
+    assert plan_from_config(ScaleLayer(profile="closed")).planned_requests() is None

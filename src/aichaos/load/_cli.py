@@ -74,7 +74,9 @@ def run(
     profile: Annotated[str, typer.Option(help="constant, poisson, bursty or closed")] = "constant",
     rate: Annotated[float | None, typer.Option(help="offered rate, req/s")] = None,
     rates: Annotated[str | None, typer.Option(help="sweep rates, req/s: 1,2,4,8")] = None,
-    duration: Annotated[float, typer.Option(help="measured seconds per step")] = 10.0,
+    duration: Annotated[float, typer.Option(help="measured seconds per step (constant and "
+                                            "bursty: rounded up to whole arrival periods)")
+                        ] = 10.0,
     warmup: Annotated[float, typer.Option(help="unmeasured seconds before each step")] = 0.0,
     concurrency: Annotated[int, typer.Option(help="max in flight (open) / users (closed)")] = 256,
     seed: Annotated[int, typer.Option(help="Poisson seed")] = 42,
@@ -200,22 +202,41 @@ async def _probe(target: RawHttpTarget, window: int) -> ContextProbeResult:
         await target.aclose()
 
 
+class StepBars:
+    """One live rich progress bar per load step, fed by the engine's :class:`LoadProgress`.
+
+    An open-loop step's bar counts completed requests of the step's planned total (warm-up
+    included); a closed loop's, which has no planned total, counts seconds of its planned
+    length. Each bar's text says elapsed/planned seconds, requests sent and completed.
+    """
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.tasks: dict[int, TaskID] = {}
+
+    def __call__(self, p: LoadProgress) -> None:
+        """Update (or add) the bar of step ``p.step``."""
+        by_time = p.planned is None
+        if p.step not in self.tasks:
+            label = "closed loop" if p.offered_rps is None else f"{p.offered_rps:g} req/s"
+            self.tasks[p.step] = self.bar.add_task(
+                f"step {p.step + 1}/{p.steps} {label}",
+                total=p.planned_s if by_time else max(1, p.planned or 0), info="")
+        done = min(p.elapsed_s, p.planned_s) if by_time else p.completed
+        of = "" if by_time else f"/{p.planned}"
+        self.bar.update(self.tasks[p.step], completed=done,
+                        info=f"done {p.completed}{of}, sent {p.sent}, "
+                             f"{p.elapsed_s:.0f}/{p.planned_s:.0f} s")
+
+
 async def _drive(target: RawHttpTarget, inputs: list[str], spec: StepSpec, rates: list[float],
                  slos: Slos | None, counter: TokenCounter | None,
                  runner: RayEngine | None) -> SweepResult:
     await target.check()
+    # on stderr, so the table and --json output on stdout stay clean
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
-                  TextColumn("{task.fields[info]}"), transient=True) as bar:
-        tasks: dict[int, TaskID] = {}
-
-        def progress(p: LoadProgress) -> None:
-            if p.step not in tasks:
-                label = "closed loop" if p.offered_rps is None else f"{p.offered_rps:g} req/s"
-                tasks[p.step] = bar.add_task(f"step {p.step + 1}/{p.steps} {label}",
-                                             total=p.planned_s, info="")
-            bar.update(tasks[p.step], completed=min(p.elapsed_s, p.planned_s),
-                       info=f"sent {p.sent} done {p.completed}")
-
+                  TextColumn("{task.fields[info]}"), console=_err, transient=True) as bar:
+        progress = StepBars(bar)
         try:
             if spec.profile == "closed":
                 sweep = SweepResult()

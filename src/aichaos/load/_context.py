@@ -104,7 +104,8 @@ class ContextProbeResult:
 
     Attributes:
         window_tokens: the declared window, tokens.
-        token_estimate: ``chars/4`` or ``tokenizer``.
+        token_estimate: how lengths were counted: ``chars/4``, or the name given with the
+            token counter (``tokenizer`` by default).
         cases: one per fraction, in the order given.
         latency_growth: E2E of each fraction / E2E of the first (None when it failed).
     """
@@ -136,12 +137,14 @@ async def probe_context_window(
     *,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     count_tokens: TokenCounter | None = None,
+    count_tokens_name: str = "tokenizer",
     seed: int = 42,
 ) -> ContextProbeResult:
     """Send one needle input per fraction of ``window_tokens`` and classify each answer.
 
     The first fraction is the baseline (use the smallest first). Each input carries its own
-    code so answers cannot leak between cases.
+    code so answers cannot leak between cases. Lengths are counted by ``count_tokens``
+    (named ``count_tokens_name`` in ``token_estimate``), else as chars/4.
 
     Raises:
         ConfigError: ``window_tokens`` < 64 or no fractions / a non-positive fraction.
@@ -151,7 +154,7 @@ async def probe_context_window(
     if not fractions or any(f <= 0 for f in fractions):
         raise ConfigError(f"context probe fractions: expected positive values, got {fractions!r}")
     rng = random.Random(seed)
-    result = ContextProbeResult(window_tokens, "tokenizer" if count_tokens else "chars/4")
+    result = ContextProbeResult(window_tokens, count_tokens_name if count_tokens else "chars/4")
     for i, frac in enumerate(fractions):
         code = f"NEEDLE-{rng.randrange(16**6):06X}"
         tokens = int(window_tokens * frac)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aichaos.config import ScaleLayer, Slos
 from aichaos.load._context import ContextProbeResult, probe_context_window
 from aichaos.load._cost import CostEstimate, ModelPrice, estimate_step_cost, lookup_price
-from aichaos.load._engine import ProgressCallback, StepSpec, TokenCounter, run_step
+from aichaos.load._engine import (
+    LoadInput,
+    ProgressCallback,
+    StepSpec,
+    TokenCounter,
+    run_step,
+)
 from aichaos.load._results import SweepResult
 from aichaos.load._sweep import SaturationRule, mark_saturation, run_sweep
 from aichaos.targets import Target
@@ -36,6 +42,23 @@ class ScalePlan:
     price_model: str | None
     requests_per_day: float
     context_window_tokens: int | None
+
+    def planned_requests(self) -> int | None:
+        """Load requests of every step, warm-up included, when the sweep runs every rate
+        (an upper bound: it stops at the knee); None for a closed loop (open-ended). The
+        context probe's few requests are not counted.
+
+        Raises:
+            ConfigError: a step cannot run (``StepSpec.validate``).
+        """
+        if self.spec.profile == "closed":
+            return None
+        total = 0
+        for rate in self.rates_rps:
+            step = replace(self.spec, rate_rps=float(rate))
+            step.validate()
+            total += step.planned_requests() or 0
+        return total
 
 
 def plan_from_config(layer: ScaleLayer, *, seed: int = 42) -> ScalePlan:
@@ -84,19 +107,33 @@ class ScaleResult:
 
 async def run_scale(
     target: Target,
-    inputs: Sequence[str],
+    inputs: Sequence[LoadInput],
     plan: ScalePlan,
     *,
     slos: Slos | None = None,
     retry_amplification: float = 1.0,
     token_counter: TokenCounter | None = None,
+    token_counter_name: str = "tokenizer",
     progress: ProgressCallback | None = None,
 ) -> ScaleResult:
     """Run the plan: load steps, then the context probe, then the cost estimate.
 
     Args:
+        target: the system under test.
+        inputs: texts or prepared requests, used cyclically (see :func:`run_step`); a suite
+            passes its golden cases as requests so load carries their context.
+        plan: from :func:`plan_from_config`.
+        slos: per-request SLOs for goodput (see :func:`run_step`).
         retry_amplification: upstream calls per request observed by the integration layer
             (1.0 when unknown); multiplies the cost.
+        token_counter: counts tokens from text when responses carry no usage; also sizes
+            the context probe's inputs (chars/4 without it).
+        token_counter_name: how token sources name the counter (``StepResult.token_source``,
+            ``ContextProbeResult.token_estimate``), e.g. ``chars/4``.
+        progress: per-step progress (see :func:`run_step`).
+
+    Returns:
+        The :class:`ScaleResult`; after an interrupted sweep it holds the finished steps only.
 
     Raises:
         ConfigError: invalid plan values or empty ``inputs``.
@@ -104,19 +141,22 @@ async def run_scale(
     if plan.spec.profile == "closed":
         sweep = SweepResult()
         step = await run_step(target, inputs, plan.spec, slos=slos,
-                              token_counter=token_counter, progress=progress)
+                              token_counter=token_counter,
+                              token_counter_name=token_counter_name, progress=progress)
         sweep.steps.append(step)
         mark_saturation(sweep, plan.rule)
     else:
         sweep = await run_sweep(target, inputs, plan.rates_rps, plan.spec, slos=slos,
                                 rule=plan.rule, stop_after_saturated=plan.stop_after_saturated,
-                                token_counter=token_counter, progress=progress)
+                                token_counter=token_counter,
+                                token_counter_name=token_counter_name, progress=progress)
     result = ScaleResult(sweep)
     if sweep.interrupted:
         return result
     if plan.context_window_tokens is not None:
         result.context = await probe_context_window(target, plan.context_window_tokens,
-                                                    count_tokens=token_counter)
+                                                    count_tokens=token_counter,
+                                                    count_tokens_name=token_counter_name)
     base = [s for s in sweep.steps if not s.saturated and s.completed] or [
         s for s in sweep.steps if s.completed]
     if plan.price is not None and base:

@@ -25,7 +25,15 @@ from typing import Any
 
 from aichaos.config import Slos
 from aichaos.errors import ConfigError
-from aichaos.load._engine import ProgressCallback, StepSpec, TokenCounter, run_step
+from aichaos.load._engine import (
+    LoadInput,
+    LoadProgress,
+    ProgressCallback,
+    StepSpec,
+    TokenCounter,
+    _tick,
+    run_step,
+)
 from aichaos.load._results import StepResult, merge_steps
 from aichaos.targets import Target
 
@@ -41,6 +49,9 @@ def split_spec(spec: StepSpec, workers: int) -> list[StepSpec]:
     if workers < 1:
         raise ConfigError(f"ray workers: expected >= 1, got {workers!r}")
     spec.validate()
+    # every share measures the whole step's window: a share's own rounding to its longer
+    # arrival period would give it a different window
+    spec = replace(spec, duration_s=spec.window_s, round_window=False)
     if spec.profile == "closed":
         users = _split(spec.concurrency, workers)
         return [replace(spec, concurrency=u) for u in users if u]
@@ -61,7 +72,7 @@ def _split(n: int, k: int) -> list[int]:
     return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
 
-def _worker(factory: TargetFactory, inputs: list[str], spec: StepSpec, slos: Slos | None,
+def _worker(factory: TargetFactory, inputs: list[LoadInput], spec: StepSpec, slos: Slos | None,
             counter: TokenCounter | None, counter_name: str, index: int,
             start_at: float) -> dict[str, Any]:
     async def main() -> dict[str, Any]:
@@ -113,7 +124,7 @@ class RayEngine:
     async def __call__(
         self,
         target: Target | None,
-        inputs: Sequence[str],
+        inputs: Sequence[LoadInput],
         spec: StepSpec,
         *,
         index: int = 0,
@@ -124,21 +135,37 @@ class RayEngine:
         progress: ProgressCallback | None = None,
     ) -> StepResult:
         """Run one step on the workers and merge it (``target`` is unused: each worker
-        builds its own from the factory; ``progress`` is not reported per tick)."""
+        builds its own from the factory). ``progress`` gets the step's elapsed time about
+        every 0.5 s (``planned`` None: workers report requests only with their result) and the
+        merged result at the end."""
         if not inputs:
             raise ConfigError("load inputs: expected at least one input text, got none")
         shares = split_spec(spec, self.workers)
         remote = self._ensure()
         start_at = time.time() + self.start_delay_s
+        offered = None if spec.profile == "closed" else spec.rate_rps
+        planned_s = spec.warmup_s + spec.window_s
+
+        def report(phase: str, res: StepResult | None = None) -> None:
+            if progress is not None:
+                n = 0 if res is None else res.completed
+                progress(LoadProgress(index, steps, phase, offered,
+                                      max(0.0, time.time() - start_at), planned_s, n, n, res))
+
         refs = [remote.remote(self.factory, list(inputs), s, slos, token_counter,
                               token_counter_name, index, start_at) for s in shares]
+        report("start")
+        ticker = asyncio.create_task(_tick(report)) if progress is not None else None
         try:
             dicts = await asyncio.gather(*refs)
         except asyncio.CancelledError:
             for ref in refs:
                 self._ray.cancel(ref, force=True)
             raise
-        merged = merge_steps([StepResult.from_dict(d) for d in dicts],
-                             offered_rps=None if spec.profile == "closed" else spec.rate_rps)
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+        merged = merge_steps([StepResult.from_dict(d) for d in dicts], offered_rps=offered)
         merged.users = spec.concurrency
+        report("end", merged)
         return merged

@@ -53,7 +53,9 @@ class StepResult:
         profile: ``constant``, ``poisson``, ``bursty`` or ``closed``.
         offered_rps: scheduled rate, req/s (None for closed loop).
         users: closed-loop users, or the open-loop cap on requests in flight.
-        warmup_s, duration_s: warm-up (not measured) and measured window, seconds.
+        warmup_s, duration_s: warm-up (not measured) and measured window, seconds (the
+            window is the spec's ``duration_s`` rounded up to whole arrival periods for
+            constant and bursty steps: :attr:`aichaos.load.StepSpec.window_s`).
         drain_s: time from the window's end until its last request finished, seconds (long
             drains mean a backlog).
         scheduled: requests scheduled in the measured window.

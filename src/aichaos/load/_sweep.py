@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 from aichaos.config import Slos
 from aichaos.errors import ConfigError
-from aichaos.load._engine import ProgressCallback, StepSpec, TokenCounter, run_step
+from aichaos.load._engine import LoadInput, ProgressCallback, StepSpec, TokenCounter, run_step
 from aichaos.load._results import StepResult, SweepResult
 from aichaos.targets import Target
 
@@ -103,7 +103,7 @@ def mark_saturation(sweep: SweepResult, rule: SaturationRule) -> None:
 
 async def run_sweep(
     target: Target,
-    inputs: Sequence[str],
+    inputs: Sequence[LoadInput],
     rates_rps: Sequence[float],
     spec: StepSpec,
     *,

@@ -2,7 +2,9 @@
 
 The suite turns ``layers.scale`` into a plan (:func:`aichaos.load.plan_from_config`) and runs
 it with :func:`aichaos.load.run_scale` against the experiment's target: one open-loop step per
-rate over the golden inputs (cyclically), stopping at the knee, then the context-window probe
+rate over the golden cases (cyclically; each request is built by ``SuiteContext.plan`` exactly as
+the capability layer builds it, context included, so the target renders the same prompt and
+tokens and cost are those of real traffic), stopping at the knee, then the context-window probe
 (when ``context_window_tokens`` is declared), then the cost model. Goodput counts requests that
 succeeded within the per-request SLOs of ``steady-state-hypothesis.slos`` (``latency_p95_s``
 and ``ttft_p95_s`` bound each request's E2E and TTFT, timed from its scheduled send): vLLM
@@ -11,8 +13,11 @@ request and multiplied by the retry amplification the integration layer (3) obse
 the run (``ctx.facts["retry_amplification"]``; 1.0 when layer 3 did not run).
 
 Load requests are many (thousands per sweep), so they are not published one by one as case
-observations: each finished step publishes one :class:`LoadStepFinished` event (and calls
-``ctx.on_progress(1)``), and the layer keeps per-step aggregates in ``details``.
+observations: each finished step publishes one :class:`LoadStepFinished` event, and the layer
+keeps per-step aggregates in ``details``. Progress is counted in requests: ``planned_count`` is
+the sum over steps of the requests each schedule sends (warm-up included; an upper bound, as
+the sweep stops at the knee), and ``ctx.on_progress(n)`` reports completions about every 0.5 s
+during a step.
 
 Headline figures come from the *base step*: the highest-rate step before the first saturated
 one (Jain's *usable capacity*, *The Art of Computer Systems Performance Analysis*, 1991,
@@ -144,21 +149,37 @@ class ScaleSuite(ProbeSuite):
     def __init__(self, config: ScaleLayer | None = None) -> None:
         self.config = config or ScaleLayer()
 
+    def planned_count(self, ctx: SuiteContext) -> int | None:
+        """Load requests of every step (warm-up included), for the run's progress bar: an
+        upper bound, as the sweep stops at the knee; None for a closed loop or a plan that
+        cannot run (:meth:`run` reports why)."""
+        try:
+            return plan_from_config(self.config, seed=ctx.seed).planned_requests()
+        except ConfigError:
+            return None
+
     async def run(self, ctx: SuiteContext) -> LayerResult:
         try:
             plan = plan_from_config(self.config, seed=ctx.seed)
         except ConfigError as exc:
             raise ConfigError(f"layers.scale: {exc}") from exc
-        inputs = [c.input for c in ctx.cases if c.input.strip()]
-        if not inputs:
+        # the capability layer's requests: input, context and case id, rendered by the target
+        requests = [ctx.plan(c, "load").request for c in ctx.cases if c.input.strip()]
+        if not requests:
             raise ConfigError("layers.scale: the dataset has no non-empty input to send as load")
         hypothesis = ctx.experiment.steady_state_hypothesis
         slos = hypothesis.slos if hypothesis is not None else None
         amplification = ctx.facts.get("retry_amplification")
         retry = max(1.0, float(amplification)) if amplification is not None else 1.0
         finished: list[StepResult] = []
+        reported = [0]  # completions of the current step already passed to on_progress
 
         def progress(p: LoadProgress) -> None:
+            if p.phase == "start":
+                reported[0] = 0
+            if ctx.on_progress is not None and p.completed > reported[0]:
+                ctx.on_progress(p.completed - reported[0])
+                reported[0] = p.completed
             if p.phase != "end" or p.result is None:
                 return
             finished.append(p.result)
@@ -168,13 +189,11 @@ class ScaleSuite(ProbeSuite):
             ctx.bus.publish(LoadStepFinished(ctx.run_id, p.step, p.steps, s.offered_rps,
                                              s.achieved_rps, s.goodput_rps, s.p("e2e", 95),
                                              s.error_rate, s.saturated))
-            if ctx.on_progress is not None:
-                ctx.on_progress(1)
 
         try:
-            result = await run_scale(NoCacheTarget(ctx.target), inputs, plan, slos=slos,
+            result = await run_scale(NoCacheTarget(ctx.target), requests, plan, slos=slos,
                                      retry_amplification=retry, token_counter=approx_tokens,
-                                     progress=progress)
+                                     token_counter_name="chars/4", progress=progress)
             sweep, context = result.sweep, result.context
         except asyncio.CancelledError:  # during the context probe: keep the finished steps
             sweep, context = SweepResult(steps=finished, interrupted=True), None
