@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 
 import httpx
 import pytest
+from rich.console import Console
 from scale_support import CASES, CapacityTarget, experiment
 
+from aichaos.cli._console import ConsoleProgress
 from aichaos.config import OpenAITargetConfig
 from aichaos.dataset import Case
 from aichaos.load import approx_tokens
 from aichaos.probes import SuiteContext
-from aichaos.probes._scale import LoadStepFinished, ScaleSuite
-from aichaos.runner import EventBus
+from aichaos.probes._scale import LoadProgressed, LoadStepFinished, ScaleSuite
+from aichaos.runner import ActivityStarted, EventBus
 from aichaos.targets import OpenAITarget
 
 PRICING = {"m": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}
@@ -63,7 +66,15 @@ def test_planned_count_and_progress_during_each_step() -> None:
     bus.subscribe(LoadStepFinished, finished.append)
     calls: list[tuple[int, int]] = []  # (steps finished so far, completions reported)
     ctx.on_progress = lambda n: calls.append((len(finished), n))
+    events: list[LoadProgressed] = []
+    bus.subscribe(LoadProgressed, events.append)
+    console = ConsoleProgress(Console(file=io.StringIO()))
+    console.attach(bus)
+    bus.publish(ActivityStarted("run", "layer6.scale", "action", total=38))
     layer = asyncio.run(suite.run(ctx))
+    # the run's progress bar (aichaos run) moved with the same reports
+    assert sum(e.completed for e in events) == 38
+    assert console.progress.tasks[0].completed == 38
     assert layer.metrics["steps"] == 2
     # capacity 400 req/s: every planned request completes, and each is reported once
     assert sum(n for _, n in calls) == 38

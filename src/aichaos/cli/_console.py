@@ -13,7 +13,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from aichaos.probes import LoadStepFinished, ReceiverStarted
+from aichaos.probes import LoadProgressed, LoadStepFinished, ReceiverStarted
 from aichaos.runner import ActivityEnded, ActivityStarted, CaseObserved, EventBus, RunStarted
 
 _STATUS_STYLE = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
@@ -38,6 +38,7 @@ class ConsoleProgress:
         bus.subscribe(ActivityEnded, self._activity_ended)
         bus.subscribe(ReceiverStarted, self._receiver)
         bus.subscribe(LoadStepFinished, self._load_step)
+        bus.subscribe(LoadProgressed, self._load_progress)
 
     def __enter__(self) -> ConsoleProgress:
         self.progress.start()
@@ -45,6 +46,10 @@ class ConsoleProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+    def _load_progress(self, event: LoadProgressed) -> None:
+        if self._task is not None:
+            self.progress.update(self._task, advance=event.completed)
 
     def _load_step(self, event: LoadStepFinished) -> None:
         offered = f"{event.offered_rps:g} req/s" if event.offered_rps is not None else "closed"

@@ -12,12 +12,13 @@ from aichaos.probes._capability import CapabilitySuite
 from aichaos.probes._observability import ObservabilitySuite, ReceiverStarted
 from aichaos.probes._resilience import InputResilienceSuite
 from aichaos.probes._safety import SafetySuite
-from aichaos.probes._scale import LoadStepFinished, ScaleSuite, SuiteInterrupted
+from aichaos.probes._scale import LoadProgressed, LoadStepFinished, ScaleSuite, SuiteInterrupted
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
 
 __all__ = [
     "CapabilitySuite",
     "InputResilienceSuite",
+    "LoadProgressed",
     "LoadStepFinished",
     "ObservabilitySuite",
     "PlannedCase",

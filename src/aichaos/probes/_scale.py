@@ -81,6 +81,16 @@ from aichaos.targets import NoCacheTarget
 
 
 @dataclass(slots=True)
+class LoadProgressed(Event):
+    """Load requests of the layer-6 suite completed since the last report (about every 0.5 s
+    during a step), for the run's progress bar: ``completed`` requests, counted against
+    :meth:`ScaleSuite.planned_count`."""
+
+    run_id: str
+    completed: int
+
+
+@dataclass(slots=True)
 class LoadStepFinished(Event):
     """One load step of the layer-6 suite finished (published once per step).
 
@@ -115,11 +125,6 @@ class SuiteInterrupted(asyncio.CancelledError):
     def __init__(self, partial: LayerResult) -> None:
         super().__init__(f"layer {partial.layer} interrupted; partial result kept")
         self.partial = partial
-
-
-def _token_source(source: str) -> str:
-    # the suite's only token counter is approx_tokens, which run_scale labels "tokenizer"
-    return "chars/4" if source == "tokenizer" else source
 
 
 def _base_step(steps: list[StepResult]) -> StepResult | None:
@@ -177,8 +182,10 @@ class ScaleSuite(ProbeSuite):
         def progress(p: LoadProgress) -> None:
             if p.phase == "start":
                 reported[0] = 0
-            if ctx.on_progress is not None and p.completed > reported[0]:
-                ctx.on_progress(p.completed - reported[0])
+            if p.completed > reported[0]:
+                ctx.bus.publish(LoadProgressed(ctx.run_id, p.completed - reported[0]))
+                if ctx.on_progress is not None:
+                    ctx.on_progress(p.completed - reported[0])
                 reported[0] = p.completed
             if p.phase != "end" or p.result is None:
                 return
@@ -265,7 +272,7 @@ class ScaleSuite(ProbeSuite):
         }
         if context is not None:
             details["context_window"] = {**context.to_dict(),
-                                         "token_estimate": _token_source(context.token_estimate)}
+                                         "token_estimate": context.token_estimate}
             described = ctx.target.describe()
             url = described.get("base_url") or described.get("url") or "URL"
             check, bad = _context_check(context, str(url))
@@ -278,9 +285,6 @@ class ScaleSuite(ProbeSuite):
         if sweep.interrupted:
             notes.insert(0, f"interrupted after {len(sweep.steps)} of {len(plan.rates_rps)} "
                             "steps: scored from the finished steps")
-        if ctx.cases and any(c.context for c in ctx.cases):
-            notes.append("load requests carry the golden inputs without their context passages "
-                         "(shorter prompts than the capability layer sends)")
         return LayerResult(6, score, metrics, checks, failing, note="; ".join(notes),
                            details=details)
 
@@ -311,12 +315,12 @@ class ScaleSuite(ProbeSuite):
             "price_date": "experiment pricing" if in_table else DEFAULT_PRICES_DATE,
             "mean_input_tokens": plain.mean_input_tokens,
             "mean_output_tokens": plain.mean_output_tokens,
-            "token_source": _token_source(base.token_source),
+            "token_source": base.token_source,
         })
         if not per_day:
             notes.append("no monthly projection: set layers.scale.requests_per_day")
         return {"plain": plain.to_dict(), "with_retries": retried.to_dict(),
-                "token_source": _token_source(base.token_source)}
+                "token_source": base.token_source}
 
     def _load_checks(self, ctx: SuiteContext, plan: ScalePlan, sweep: SweepResult,
                      base: StepResult, required: float | None, required_source: str,
@@ -434,7 +438,7 @@ def _context_check(res: ContextProbeResult, url: str) -> tuple[Check, list[Faili
     growth = [g for g in res.latency_growth.values() if g is not None and math.isfinite(g)]
     if growth:
         msg += f"; latency growth up to {max(growth):.2f}x the shortest input"
-    lengths = _token_source(res.token_estimate)
+    lengths = res.token_estimate
     check = Check("scale.context_window", not bad, len(bad), "== 0", "cases",
                   f"declared window {res.window_tokens} tokens ({lengths} lengths): {msg}",
                   [f.case_id for f in failing])
