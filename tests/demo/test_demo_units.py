@@ -119,23 +119,25 @@ def check(answer: str, question: str = REFUND_Q,
 
 def test_grounding_replaces_a_wrong_number_with_the_passage_sentence() -> None:
     # "2 business days" is in the passage too (inspection), but not in the refund sentence
+    question = "When is my refund issued after the inspection?"
     for wrong in ("Your refund will be issued within 2 business days.",
                   "The refund is issued within seven business days."):
-        verdict = check(wrong)
+        verdict = check(wrong, question)
         assert (verdict.reason, verdict.replacement) == ("number", "extractive")
-        assert verdict.answer == ("According to our policy: If the item passes inspection, the "
-                                  "refund is issued within 5 business days to the original "
-                                  "payment method.")
+        assert verdict.answer == ('Our help page on refunds says: "If the item passes '
+                                  'inspection, the refund is issued within 5 business days to '
+                                  'the original payment method."')
     verdict = check("It costs $7.95 to send the item back for a refund.")
-    assert verdict.reason == "number" and verdict.answer.startswith("According to our policy: ")
+    assert verdict.reason == "number"
+    assert verdict.answer.startswith('Our help page on refunds says: "')
     assert "$7.95" not in verdict.answer
 
 
 def test_grounding_passes_correct_numbers_and_paraphrases_unchanged() -> None:
+    # the stand-in similarity is word overlap: paraphrases in other words are checked with
+    # the real embeddings in test_grounding.py
     for answer in ("Your refund is issued within 5 business days.",
-                   "You will get your money back in five business days.",
-                   "A return label fee of 5.95 dollars is deducted for non-defective returns.",
-                   "5 business days.",
+                   "The refund is issued within five business days of the inspection.",
                    "Refunds go back to your original payment method once the item passes "
                    "inspection.",
                    "Contact support with your order number if the refund has not arrived."):
@@ -150,7 +152,7 @@ def test_grounding_passes_correct_numbers_and_paraphrases_unchanged() -> None:
     ok = "Your order NW-10238 is processing and should arrive on 2026-12-08."
     assert grounding.check(ok, q, fact, word_similarity).reason is None
     bad = grounding.check(ok.replace("12-08", "12-05"), q, fact, word_similarity)
-    assert bad.reason == "number" and bad.answer.startswith("According to our records: ")
+    assert bad.reason == "number" and bad.answer.startswith('Our order records say: "Order')
 
 
 def test_grounding_replaces_an_off_topic_invention() -> None:
@@ -159,7 +161,7 @@ def test_grounding_replaces_an_off_topic_invention() -> None:
                     "every purchase with valid identification.", question, [STUDENTS])
     assert verdict.reason == "off_topic"
     assert verdict.answer == ABSTAIN_ANSWER or verdict.answer.startswith(
-        "According to our policy: ")
+        "Our help page on student discount says: ")
     # an abstaining answer makes no claim and passes
     text = "I don't have information about discounts for veterans."
     assert check(text, question, [STUDENTS]).reason is None
@@ -221,8 +223,9 @@ async def test_hardened_service_grounds_the_answer_and_counts_it(
         caplog: pytest.LogCaptureFixture) -> None:
     wrong = "Your refund will be issued within 2 business days."
     with caplog.at_level(logging.INFO, logger="aichaos.demo.app"):
-        text, service = await _ask("hardened", wrong)
-    assert text.startswith("According to our policy: ") and "5 business days" in text
+        text, service = await _ask("hardened", wrong,
+                                   "When is my refund issued after the inspection?")
+    assert text.startswith("Our help page on refunds says: ") and "5 business days" in text
     labels = {"reason": "number", "replacement": "extractive"}
     assert service.telemetry.registry.get_sample_value(
         "support_grounding_replacements_total", labels) == 1
@@ -252,3 +255,20 @@ def test_free_port_is_unique_and_outside_the_ephemeral_range() -> None:
     span = _listen_port_range()  # Linux: client sockets take ports from the ephemeral range
     assert span is not None
     assert all(span[0] <= p < span[1] for p in ports)
+
+
+def test_context_budget_keeps_the_answering_sentence_and_halves_the_context() -> None:
+    kb = KnowledgeBase.load()
+    question = "How long does it take to get my money back after you receive my return?"
+    hits = [p for p, _ in kb.search(question, 3)]
+    full = "\n".join(p.quoted for p in hits)
+    focused = kb.focus(question, hits, 360)
+    text = "\n".join(focused)
+    assert "refund is issued within 5 business days" in text
+    assert len(text) < 0.6 * len(full)
+    # each kept passage is quoted under its own title, in retrieval order
+    titles = [p.title for p in hits]
+    kept = [f.split(":", 1)[0] for f in focused]
+    assert kept == [t for t in titles if t in kept]
+    # the best sentence is kept even when it alone exceeds the budget
+    assert kb.focus(question, hits, 1) and len(kb.focus(question, hits, 1)) == 1

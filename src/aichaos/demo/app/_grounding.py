@@ -17,11 +17,23 @@ deterministic form:
 2. **Off-topic claims.** An answer that is not an abstention, has at least
    ``MIN_CLAIM_WORDS`` content words, and shares fewer than ``MIN_OVERLAP`` of them with the
    sources is unsupported.
+3. **Sentence support** (claim-level faithfulness, the RAGAS idea, Es et al. 2023). Every
+   claim sentence (not an abstention; a number or ``MIN_CLAIM_WORDS`` content words) must have a
+   source sentence within ``MIN_SUPPORT`` cosine of it, and its numbers must stand in such a
+   supporting sentence (or in the question): "It takes 2 business days to receive your
+   return, and within those 30 days of delivery" joins two sentences about other things.
+4. **Names.** A capitalised word inside a sentence that neither the sources, their titles
+   nor the question hold ("PayPal", "Northwind Returns Portal") is an invention.
 
-An unsupported answer is replaced by an extractive one: the one or two sentences of the top
-source most similar to the question (cosine of all-MiniLM-L6-v2 embeddings,
-``aichaos.scoring.embed``, the model retrieval already uses), prefixed "According to our
-policy: " (or "According to our records: " for a CRM fact). When no sentence reaches
+An unsupported answer is replaced by an extractive one (citation-constrained answering): the
+sentence of the sources most similar to the question (cosine of all-MiniLM-L6-v2 embeddings,
+``aichaos.scoring.embed``, the model retrieval already uses; each sentence is embedded with
+its page title, "Refunds: <sentence>", as the passages are), quoted with its source: 'Our
+help page on refunds says: "..."' or 'Our order records say: "..."' for a CRM fact. The title
+is written as running text (no parenthesised qualifier; first word in lower case unless it is
+the company's name or an acronym): a capitalised word the context does not hold reads as an
+invented name to a grounding check (and to ``aichaos.scoring.detect_hallucination``), which is
+also why the quote is not introduced by "According to ...". When no sentence reaches
 ``MIN_EXTRACT_SIMILARITY`` the app's abstention answer is used.
 
 Thresholds, calibrated offline on the demo data without the model (retrieval as the app does
@@ -37,7 +49,8 @@ questions of ``datasets/safety.yaml``):
   0.0-0.8 (7 of 15 below 0.25: trade-in, installation, heat pump, military discount,
   careers, HomeKit, affiliates). 3 more inventions are caught by the number check; the
   other 5 reuse the passage's own words and are left to the assessment.
-* ``MIN_CLAIM_WORDS = 3``: shorter answers ("Yes.", "30 days.") carry too few words to judge.
+* ``MIN_CLAIM_WORDS = 3``: shorter answers ("Yes.", "30 days.") carry too few words to judge
+  by overlap; a sentence with a number still goes through the support check.
 * ``MIN_ALIGN_WORDS = 2``: one shared word ("refund") aligns an answer sentence with many
   source sentences; two ("refund ... issued") pick the one it paraphrases. With one, the
   echo-style golden answers were flagged 4 times more often.
@@ -45,11 +58,21 @@ questions of ``datasets/safety.yaml``):
   top passage scores 0.40-0.85 (median 0.65; 0.29 once, where retrieval missed the answering
   passage); against the unanswerable ones 0.12-0.70, below 0.35 for 8 of 15, whose passage
   sentence would not answer the question, so the app abstains instead.
-
-For a wrong number, the source sentence the answer paraphrases (most shared content words,
-at least ``MIN_ALIGN_WORDS``) is preferred to the similarity pick: "your refund is issued
-within 2 business days" becomes the passage's "...the refund is issued within 5 business
-days...".
+* ``MIN_SUPPORT = 0.6``: calibrated on SmolLM2's own answers to the 83 golden questions
+  (hardened prompt, ``max_tokens`` 40, temperature 0; retrieval and prompt as the app builds
+  them; before the prompt's context was cut to the sentences nearest the question). At
+  0.5 / 0.55 / 0.6 / 0.65 / 0.7 the guard replaces 44 / 50 / 54 / 61 / 67 answers; the
+  answers sent hold an expected fragment of the golden answer for 46 / 48 / 49 / 49 / 51 and
+  ``detect_hallucination`` flags 39 / 40 / 38 / 42 / 41 of them against the golden context
+  (the guard before these checks: 22 replaced, 32 right, 65 flagged). 0.6 flags fewest.
+  A wrong number is answered like any other unsupported claim, with the sentence nearest
+  the question: quoting instead the source sentence the wrong answer paraphrases (as this
+  guard did before) gave 41 right answers instead of 46, measured before sentences with a
+  number and fewer content words were checked.
+* Extractive sentence choice: of the retrieved passages' sentences, embedded with their
+  title, the best one for the question contains an expected fragment of the golden answer
+  for 52 of the 72 questions without an order number (47 embedded without the title, 45
+  choosing within the top passage only); list headers ending in ":" are skipped.
 """
 
 from __future__ import annotations
@@ -68,8 +91,11 @@ MIN_OVERLAP = 0.25
 MIN_CLAIM_WORDS = 3
 MIN_ALIGN_WORDS = 2
 MIN_EXTRACT_SIMILARITY = 0.35
-POLICY_PREFIX = "According to our policy: "
-RECORDS_PREFIX = "According to our records: "
+MIN_SUPPORT = 0.6
+#: how a quoted CRM fact is introduced
+RECORDS_LEAD = "Our order records say: "
+# the company's own name keeps its capitals in a running-text title
+_COMPANY = frozenset({"Northwind", "Gadgets"})
 
 #: ``similarity(question, sentences)``: one score per sentence, higher is more similar
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
@@ -94,12 +120,20 @@ _UNIT_SKIP = {"business", "working", "calendar", "full", "more", "extra", "addit
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9$\"'(])|\s+-\s+(?=[A-Z0-9$])")
 _PLACEHOLDER = re.compile(r"<[A-Z_]+>|\[redacted\]")
 _WORDS = re.compile(r"[a-z]+")
+# a capitalised word after the first of its sentence ("PayPal", "Care+")
+_INNER_NAME = re.compile(r"(?<=[\w,)] )[A-Z][\w+]*(?:-[A-Z]?\w+)*")
+# capitalised words that name no product or place
+_CAPS_OK = frozenset({"I", "I'm", "OK", "Yes", "No", "Please", "Thanks", "Hi", "Hello",
+                      "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                      "Sunday"})
 # answers that decline to claim anything pass (they are what abstention looks like)
 _ABSTAINS = re.compile(
     r"\b(?:don'?t|do not|does not|doesn'?t) (?:have|know|mention|say|specify)|not sure|"
     r"no information|(?:can'?t|cannot|unable to) (?:find|answer|help|say)|not (?:in|part "
     r"of) the (?:context|information)|contact (?:our )?support", re.IGNORECASE)
-_STOP = frozenset({
+#: English function words plus words every support question uses (also read by
+#: ``_answerability``)
+STOP_WORDS = frozenset({
     "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and",
     "any", "are", "as", "at", "be", "because", "been", "before", "being", "below",
     "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down",
@@ -129,6 +163,24 @@ class Source:
     def quoted(self) -> str:
         return f"{self.title}: {self.text}" if self.title else self.text
 
+    def cite(self, sentence: str) -> str:
+        """``sentence`` (one of this source's) quoted with where it comes from:
+        'Our help page on refunds says: "..."', 'Our order records say: "..."'."""
+        if self.fact or not self.title:
+            return f'{RECORDS_LEAD}"{sentence}"'
+        return f'Our help page on {running_title(self.title)} says: "{sentence}"'
+
+
+def running_title(title: str) -> str:
+    """``title`` as running text: without a parenthesised qualifier, its first word in lower
+    case unless it is the company's name, an acronym or holds a digit or ``+`` ("Domestic
+    shipping (United States)" -> "domestic shipping"; "Northwind Care+" unchanged)."""
+    title = re.sub(r"\s*\([^)]*\)", "", title).strip()
+    first, _, rest = title.partition(" ")
+    keep = first in _COMPANY or any(c.isdigit() or c == "+" for c in first) or (
+        len(first) > 1 and first.isupper())
+    return title if keep else " ".join(filter(None, [first.lower(), rest]))
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -136,7 +188,8 @@ class Verdict:
 
     Attributes:
         answer: the text to send (the model's answer when ``reason`` is ``None``).
-        reason: ``None`` (grounded), ``"number"`` or ``"off_topic"``.
+        reason: ``None`` (grounded), ``"number"``, ``"off_topic"``, ``"unsupported"`` (a claim
+            no source sentence supports) or ``"name"`` (an invented name).
         replacement: ``"extractive"`` or ``"abstain"`` when replaced, else ``None``.
     """
 
@@ -152,7 +205,7 @@ def _stem(word: str) -> str:
 def content_stems(text: str) -> set[str]:
     """Stems of the content words of ``text`` (3+ letters; no stop, number or unit words)."""
     return {_stem(w) for w in _WORDS.findall(_PLACEHOLDER.sub(" ", text).lower())
-            if len(w) >= 3 and w not in _STOP and w not in _NUMBER_WORDS
+            if len(w) >= 3 and w not in STOP_WORDS and w not in _NUMBER_WORDS
             and w not in _UNITS and w.removesuffix("s") not in _UNITS}
 
 
@@ -244,55 +297,82 @@ def embedding_similarity(question: str, texts: Sequence[str]) -> Sequence[float]
     return [float(x) for x in np.asarray(vecs[1:]) @ np.asarray(vecs[0])]
 
 
-def extractive_answer(question: str, top: Source | None, similarity: Similarity,
+def extractive_answer(question: str, sources: Sequence[Source], similarity: Similarity,
                       min_similarity: float = MIN_EXTRACT_SIMILARITY) -> str | None:
-    """The one or two sentences of ``top`` most similar to ``question``, prefixed, or ``None``.
+    """The sentence of ``sources`` most similar to ``question``, cited, or ``None``.
 
-    The runner-up sentence is added (in document order) when it scores within 0.1 of the best
-    and both fit in 300 characters.
+    A CRM fact wins outright: it is there because the question names its order, and the
+    record is the answer. Otherwise each sentence is scored with its source's title
+    ("Refunds: <sentence>", the form the passages were retrieved in); list headers (ending in
+    ":") only when nothing else is left. One sentence, not two: a quote is only as precise as
+    its least relevant sentence. ``None`` when the best scores below ``min_similarity``
+    (cosine).
     """
-    if top is None:
+    fact = next((src for src in sources if src.fact), None)
+    if fact is not None:
+        return fact.cite(fact.text)
+    cands = [(src, sent) for src in sources for sent in sentences(src.text)]
+    cands = [c for c in cands if not c[1].endswith(":")] or cands
+    if not cands:
         return None
-    sents = sentences(top.text)  # the title is left out: it is not a sentence
-    if not sents:
+    scores = list(similarity(question, [f"{src.title}: {sent}" if src.title else sent
+                                        for src, sent in cands]))
+    best = max(range(len(cands)), key=lambda i: scores[i])
+    if scores[best] < min_similarity:
         return None
-    scores = list(similarity(question, sents))
-    order = sorted(range(len(sents)), key=lambda i: -scores[i])
-    if scores[order[0]] < min_similarity:
-        return None
-    chosen = [order[0]]
-    if (len(order) > 1 and scores[order[1]] >= scores[order[0]] - 0.1
-            and len(sents[order[0]]) + len(sents[order[1]]) <= 300):
-        chosen.append(order[1])
-    text = " ".join(sents[i] for i in sorted(chosen))
-    return (RECORDS_PREFIX if top.fact else POLICY_PREFIX) + text
+    src, sent = cands[best]
+    return src.cite(sent)
 
 
-def corrected_claim(answer: str, sources: Sequence[Source]) -> str | None:
-    """The source sentence a wrong-number answer paraphrases, prefixed, or ``None``.
+def claims(answer: str, min_words: int = MIN_CLAIM_WORDS) -> list[str]:
+    """The sentences of ``answer`` that claim something: not an abstention, and with a
+    number or at least ``min_words`` content words ("Yes." and "Thanks!" claim nothing
+    checkable; "The answer is 14 days." does)."""
+    return [s for s in sentences(answer) if not _ABSTAINS.search(s)
+            and (len(content_stems(s)) >= min_words or numbers(s))]
 
-    A wrong number usually comes with the right words ("your refund is issued within 2
-    business days"); the source sentence sharing the most content words with the answer (at
-    least ``MIN_ALIGN_WORDS``, and holding a number) is the claim it got wrong.
+
+def unsupported_claims(answer: str, question: str, sources: Sequence[Source],
+                       similarity: Similarity, *, min_support: float = MIN_SUPPORT,
+                       min_words: int = MIN_CLAIM_WORDS) -> list[str]:
+    """The claims of ``answer`` that no source sentence supports.
+
+    Supported: some source sentence scores at least ``min_support`` against the claim, and
+    every number of the claim (dates included) stands in a sentence that does, or is one the
+    customer wrote in ``question``. Blocking (``similarity`` embeds); one call per claim.
     """
-    own = content_stems(answer)
-    best: tuple[int, str, bool] | None = None
-    for src in sources:
-        for sent in sentences(src.text):
-            n = len(own & content_stems(sent))
-            if n >= MIN_ALIGN_WORDS and numbers(sent) and (best is None or n > best[0]):
-                best = (n, sent, src.fact)
-    if best is None:
-        return None
-    return (RECORDS_PREFIX if best[2] else POLICY_PREFIX) + best[1]
+    src_sents = [sent for src in sources for sent in sentences(src.text)]
+    asked = {v for v, _ in numbers(question)}
+    bad = []
+    for claim in claims(answer, min_words):
+        scores = list(similarity(claim, src_sents)) if src_sents else []
+        support = [sent for sent, score in zip(src_sents, scores, strict=True)
+                   if score >= min_support]
+        held = {v for sent in support for v, _ in numbers(sent)} | asked
+        if not support or any(v not in held for v, _ in numbers(claim)):
+            bad.append(claim)
+    return bad
+
+
+def invented_names(answer: str, question: str, sources: Sequence[Source]) -> list[str]:
+    """Capitalised words inside the sentences of ``answer`` (not the first word) that the
+    sources, their titles and the question do not hold, case aside."""
+    known = " ".join([question, *(src.quoted for src in sources), *_COMPANY]).lower()
+    out = []
+    for sent in sentences(answer):
+        for m in _INNER_NAME.finditer(sent):
+            if m.group().lower() not in known and m.group() not in _CAPS_OK:
+                out.append(m.group())
+    return out
 
 
 def check(answer: str, question: str, sources: Sequence[Source], similarity: Similarity,
-          *, min_overlap: float = MIN_OVERLAP,
-          min_claim_words: int = MIN_CLAIM_WORDS) -> Verdict:
+          *, min_overlap: float = MIN_OVERLAP, min_claim_words: int = MIN_CLAIM_WORDS,
+          min_support: float = MIN_SUPPORT) -> Verdict:
     """Validate ``answer`` against ``sources`` (best first); replace it when unsupported.
 
-    Blocking when it replaces (``similarity`` embeds); run it in a worker thread.
+    The checks run cheapest first (numbers, content-word overlap, names, then sentence
+    support, which embeds). Blocking (``similarity`` embeds); run it in a worker thread.
     """
     texts = [s.quoted for s in sources]
     reason = None
@@ -301,11 +381,14 @@ def check(answer: str, question: str, sources: Sequence[Source], similarity: Sim
     elif (not _ABSTAINS.search(answer) and len(content_stems(answer)) >= min_claim_words
           and overlap(answer, texts) < min_overlap):
         reason = "off_topic"
+    elif invented_names(answer, question, sources):
+        reason = "name"
+    elif unsupported_claims(answer, question, sources, similarity, min_support=min_support,
+                            min_words=min_claim_words):
+        reason = "unsupported"
     if reason is None:
         return Verdict(answer)
-    extract = corrected_claim(answer, sources) if reason == "number" else None
-    if extract is None:
-        extract = extractive_answer(question, sources[0] if sources else None, similarity)
+    extract = extractive_answer(question, sources, similarity)
     if extract is None:
         return Verdict(ABSTAIN_ANSWER, reason, "abstain")
     return Verdict(extract, reason, "extractive")

@@ -5,7 +5,9 @@ LLM stream, every failure raised to the HTTP layer (which answers 500).
 
 ``hardened``: normalise (NFKC, no zero-width/bidi controls, collapsed whitespace) → clarify
 empty or gibberish input → cut very long input → redact PII → response cache → CRM lookup
-(404 and outage answered in words) → retrieval, abstain when support is weak → prompt with the
+(404 and outage answered in words) → retrieval with the asking sentences of the message, abstain
+when support is weak (best cosine, coverage of the question's salient terms, unknown product
+names: ``_answerability.py``) → prompt with the
 context wrapped as data → LLM stream with timeouts, retries and a circuit breaker → output
 check (secrets, PII, JSON hijack) → grounding check (numbers and content words against the
 passages and CRM facts of the prompt, ``_grounding.py``; an unsupported answer becomes an
@@ -33,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from aichaos.demo.app import _grounding
+from aichaos.demo.app import _answerability, _grounding
 from aichaos.demo.app._grounding import Similarity, Source, embedding_similarity
 from aichaos.demo.app._guard import (
     ORDER_ID,
@@ -153,6 +155,9 @@ class SupportService:
         self.chat_url = s.llm_url.rstrip("/") + "/chat/completions"
         #: sentence scorer of the grounding guard's extractive answers (tests inject their own)
         self.similarity: Similarity = embedding_similarity
+        #: term statistics of the knowledge base and catalogue, for the answerability gate
+        self.vocabulary = _answerability.Vocabulary.build(
+            [p.quoted for p in kb.passages], _answerability.load_catalogue())
 
     def _on_retry(self, exc: UpstreamError) -> None:
         self.telemetry.retries.inc()
@@ -203,6 +208,7 @@ class SupportService:
     async def _hardened(self, body: dict[str, Any], turn: Turn) -> AsyncIterator[str]:
         s = self.settings
         question, system = question_of(body)
+        raw = question
         question = normalise(question)
         if is_gibberish(question):
             turn.outcome = "clarified"
@@ -210,6 +216,10 @@ class SupportService:
             return
         secrets = [*s.canaries, *secretish_tokens(system)]
         question = redact(limit_length(question, s.max_input_chars), secrets)
+        # the asking sentences, not the chatter or the JSON envelope around them, are what
+        # retrieval and the gate judge (read before whitespace is collapsed: line breaks end
+        # sentences)
+        views = _answerability.prepared_views(raw, s.max_input_chars, secrets)
         key = (question.lower(), tuple(system), body.get("max_tokens"), body.get("temperature"))
         cached = None if turn.no_cache else self.cache.get(key)
         if cached is not None:
@@ -235,16 +245,24 @@ class SupportService:
                 return
             facts.append(_order_fact(oid, rec))
         with self.telemetry.span("kb search", {"kb.top_k": s.top_k}) as span:
-            hits = await asyncio.to_thread(self.kb.search, question, s.top_k)
-            best = hits[0][1] if hits else 0.0
+            # the query: the questions with the sentence before each
+            hits = await asyncio.to_thread(self.kb.search, views[1], s.top_k)
+            gate = _answerability.assess(views, [(p.quoted, score) for p, score in hits],
+                                         self.vocabulary, min_score=s.abstain_below,
+                                         min_coverage=s.min_term_coverage)
             if span is not None:
-                span.set_attribute("kb.best_score", best)
-        if not facts and best < s.abstain_below:
+                span.set_attributes({"kb.best_score": gate.best_score,
+                                     "kb.term_coverage": gate.coverage})
+        if not facts and not gate.answerable:
+            # kinds and counts only: the missing terms come from the customer's message
+            log.info("abstained reason=%s best=%.2f coverage=%.2f missing=%d", gate.reason,
+                     gate.best_score, gate.coverage, len(gate.missing))
             turn.outcome = "abstained"
             yield ABSTAIN_ANSWER
             return
         used = [p for p, _ in hits[: 1 if facts else s.top_k]]
-        passages = [p.quoted for p in used]
+        passages = await asyncio.to_thread(self.kb.focus, views[1], used,
+                                           s.context_budget_chars)
         sources = [*(Source(f, fact=True) for f in facts),
                    *(Source(p.text, title=p.title) for p in used)]
         messages = build_messages(question, passages, facts, system, hardened=True)
@@ -254,7 +272,8 @@ class SupportService:
         log.info("prompt chars=%d passages=%d facts=%d sha256=%s",
                  sum(len(m["content"]) for m in messages), len(passages), len(facts), digest)
         guard = OutputGuard(secrets, allowed="\n".join([*facts, *passages]))
-        async for text in self._call_llm(body, messages, turn, guard, (question, sources)):
+        # grounded against what was asked (the query), not the chatter around it
+        async for text in self._call_llm(body, messages, turn, guard, (views[1], sources)):
             yield text
         if turn.outcome == "answered":
             self.cache.put(key, turn.answer)
