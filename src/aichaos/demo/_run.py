@@ -82,7 +82,7 @@ def _shrink(exp: Experiment) -> None:
         layers.observability.sample = 1
     if layers.scale is not None:
         layers.scale.rates_rps = layers.scale.rates_rps[:1]
-        layers.scale.duration_s = 5.0
+        layers.scale.duration_s = 4.0
 
 
 def run_demo(console: Console, *, quick: bool = False,
