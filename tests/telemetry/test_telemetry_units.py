@@ -191,3 +191,45 @@ def test_metric_alias_and_problems_reported() -> None:
     assert duration.problems == ["unit ['ms'], expected 's'"]
     assert usage.status == "present" and "gen_ai.token.type" in usage.problems[0]
     assert json.dumps(alias_warnings([], [duration])).count("llm.operation.duration") == 1
+
+
+async def test_spans_of_earlier_traffic_reaching_a_new_receiver_are_not_the_first_requests(
+) -> None:
+    # seen on `aichaos demo --quick`: the previous layer's last request ended just before the
+    # receiver started; its server span had been exported into the void, and its last child,
+    # arriving now with no earlier span of its trace, lay inside the first window's skew
+    import time
+
+    from aichaos.config import Experiment
+    from aichaos.dataset import Case
+    from aichaos.probes import SuiteContext
+    from aichaos.probes._observability import ObservabilitySuite, ReceiverStarted
+    from aichaos.runner import EventBus
+    from aichaos.targets import build_target
+
+    exp = Experiment.model_validate({
+        "title": "t", "target": {"type": "mock", "default": "ok"},
+        "steady-state-hypothesis": None,
+        "layers": {"capability": None, "observability": {
+            "otlp_listen": "127.0.0.1:0", "sample": 1, "fault_requests": 0, "wait_s": 0.3,
+            "clock_skew_s": 0.5, "required_metrics": []}}})
+    assert exp.layers.observability is not None
+    bus, posted = EventBus(), []
+
+    def stray(event: ReceiverStarted) -> None:
+        now = time.time()
+        span = {"traceId": "e" * 32, "spanId": "2" * 16, "parentSpanId": "1" * 16,
+                "name": "grounding check", "kind": 1,
+                "startTimeUnixNano": str(int((now - 0.1) * 1e9)),
+                "endTimeUnixNano": str(int((now - 0.05) * 1e9))}
+        body = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+        posted.append(asyncio.get_running_loop().create_task(
+            httpx.AsyncClient().post(f"{event.endpoint}/v1/traces", json=body)))
+
+    bus.subscribe(ReceiverStarted, stray)
+    ctx = SuiteContext("run", exp, build_target(exp.target), [Case(id="c", input="hi")], bus,
+                       seed=1)
+    layer = await ObservabilitySuite(exp.layers.observability).run(ctx)
+    assert (await posted[0]).status_code == 200
+    [request] = layer.details["requests"]
+    assert request["spans"] == 0  # the stray span started before the first window's skew

@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 FAULT_TOXIC = "aichaos_observability_fault"
 
 
+#: pause after the receiver starts beyond ``clock_skew_s`` before the first request, s
+SETTLE_MARGIN_S = 0.25
+
+
 @dataclass(slots=True)
 class ReceiverStarted(Event):
     """The OTLP receiver listens: the target's ``OTEL_EXPORTER_OTLP_ENDPOINT`` must be
@@ -108,6 +112,11 @@ class ObservabilitySuite(ProbeSuite):
         cfg = self.config
         before = await self._scrape()
         n = min(cfg.sample, len(ctx.cases))
+        if rx is not None:
+            # spans of earlier traffic (the previous suite's last request) that reach the new
+            # receiver may lack their trace's first spans, exported before it listened; once
+            # more than clock_skew_s has passed, all of them start outside every window
+            await asyncio.sleep(cfg.clock_skew_s + SETTLE_MARGIN_S)
         results, windows = await self._send(ctx, n, "clean")
         requests: list[RequestTelemetry] = []
         metrics = []
