@@ -52,6 +52,17 @@ def test_contains_nfkc_normalises_fullwidth_and_ligatures() -> None:
     assert not ContainsScorer().score("within ﬁve days", case("fivee")).passed
 
 
+def test_contains_numbers_match_whole_numbers_only() -> None:
+    expected = case(["5 business days", "10%"])
+    assert not ContainsScorer().score("contact us after 15 business days", expected).passed
+    assert not ContainsScorer().score("a fee of 1.10% applies", expected).passed
+    assert not ContainsScorer().score("a fee of 10.5% applies", case("fee of 10")).passed
+    assert ContainsScorer().score("within 5 business days.", expected).passed
+    assert ContainsScorer().score("(5 business days)", expected).passed
+    assert ContainsScorer().score("a 10% fee", expected).passed
+    assert ContainsScorer().score("it costs $10.", case("$10")).passed  # a sentence's full stop
+
+
 def test_contains_miss() -> None:
     s = ContainsScorer().score("I don't know.", case(["30 days", "thirty days"]))
     assert (s.value, s.passed) == (0.0, False)

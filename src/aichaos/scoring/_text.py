@@ -38,6 +38,9 @@ class ExactScorer(Scorer):
 class ContainsScorer(Scorer):
     """1.0 when any expected fragment occurs in the answer (both normalised), else 0.0.
 
+    A number at either end of a fragment must be a whole number in the answer: "5 business
+    days" does not occur in "15 business days", nor "10%" in "1.10%".
+
     Args:
         all: require every expected fragment instead of any one.
     """
@@ -52,11 +55,21 @@ class ContainsScorer(Scorer):
         expected = expected_list(case)
         if not expected:
             return Score(0.0, False, "case has no expected answer")
-        hits = [e for e in expected if normalize(e) in got]
+        hits = [e for e in expected if _occurs(normalize(e), got)]
         ok = len(hits) == len(expected) if self.all else bool(hits)
         value = len(hits) / len(expected) if self.all else float(ok)
         why = f"contains {hits[0]!r}" if hits else f"none of {len(expected)} expected fragments"
         return Score(value, ok, why)
+
+
+def _occurs(fragment: str, text: str) -> bool:
+    """``fragment`` in ``text``, where a digit at an end of ``fragment`` may not continue a
+    longer number in ``text``."""
+    if not fragment:
+        return True
+    head = r"(?<![\d.])" if fragment[0].isdigit() else ""
+    tail = r"(?!\.?\d)" if fragment[-1].isdigit() else ""
+    return re.search(head + re.escape(fragment) + tail, text) is not None
 
 
 @scorers.register("regex", summary="answer matches a regular expression", layer=1)
