@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -59,3 +60,27 @@ def test_signal_halfway_keeps_results_and_marks_interrupted(tmp_path: Path, sig:
     (status,) = db.execute("select status from runs").fetchone()
     assert status == "interrupted"
     assert (run_dir / "junit.xml").is_file()
+
+
+@pytest.mark.e2e
+def test_ctrl_c_while_the_demo_starts_stops_everything_and_exits_130(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "aichaos", "demo", "--quick"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    stack = tmp_path / "aichaos-results" / "stack" / "logs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(stack.glob("app-*.log*")):
+        time.sleep(0.1)  # the model server is up and the apps are starting
+    assert any(stack.glob("app-*")), "the demo never started its apps"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "interrupted" in out and "Traceback" not in out
+    # no CRM, proxy or app left running (their command lines name the results directory) ...
+    left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert left.stdout.strip() == ""
+    # ... and the model server's port (in its log's name) is free again
+    [log] = stack.glob("llm-server-*.log")
+    port = int(log.stem.rsplit("-", 1)[1])
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0

@@ -148,6 +148,16 @@ def test_markdown_table_and_sections(scorecard: dict[str, Any], journal: dict[st
     assert "&lt;script&gt;" in text
 
 
+def test_markdown_keeps_the_caveats_of_measured_grades(scorecard: dict[str, Any],
+                                                      journal: dict[str, Any]) -> None:
+    assert "## Notes" not in render_markdown(scorecard, journal)
+    measured = next(lay for lay in scorecard["layers"] if lay.get("measured"))
+    measured["note"] = "based on only 3 requests: the grade is indicative"
+    text = render_markdown(scorecard, journal)
+    assert "## Notes" in text
+    assert f"- {measured['title']}: based on only 3 requests: the grade is indicative" in text
+
+
 # --------------------------------------------------------------------------- HTML
 
 

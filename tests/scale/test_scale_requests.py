@@ -52,6 +52,8 @@ def test_load_requests_carry_the_case_context_like_the_capability_layer() -> Non
     assert layer.metrics["mean_input_tokens"] == approx_tokens(QUESTION) + approx_tokens(CONTEXT)
     assert layer.metrics["mean_input_tokens"] == 110
     assert layer.metrics["token_source"] == "chars/4"
+    # three requests cannot show a knee: the grade says it is indicative
+    assert "the base step held only 3 requests" in layer.note
 
 
 def test_planned_count_and_progress_during_each_step() -> None:
@@ -76,6 +78,7 @@ def test_planned_count_and_progress_during_each_step() -> None:
     assert sum(e.completed for e in events) == 38
     assert console.progress.tasks[0].completed == 38
     assert layer.metrics["steps"] == 2
+    assert "held only" not in layer.note  # 25 requests in the base step
     # capacity 400 req/s: every planned request completes, and each is reported once
     assert sum(n for _, n in calls) == 38
     first = [n for k, n in calls if k == 0]

@@ -170,6 +170,9 @@ def demo(
         raise fail(f"--profile: expected one of {', '.join(PROFILES)}, got {unknown[0]!r}")
     try:
         runs = run_demo(console, quick=quick, results_dir=results, profiles=chosen)
+    except KeyboardInterrupt:  # during start-up or stop: the stack stops itself
+        console.print("interrupted: every process the demo started was stopped")
+        raise typer.Exit(130) from None
     except AIChaosError as exc:
         raise fail(str(exc)) from None
     for r in runs:

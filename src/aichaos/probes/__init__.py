@@ -7,7 +7,14 @@ from aichaos.probes import (  # noqa: F401 - each module registers its layer's s
     _safety,
     _scale,
 )
-from aichaos.probes._base import PlannedCase, ProbeSuite, RunAborted, SuiteContext, suites
+from aichaos.probes._base import (
+    MIN_FIRM_SAMPLE,
+    PlannedCase,
+    ProbeSuite,
+    RunAborted,
+    SuiteContext,
+    suites,
+)
 from aichaos.probes._capability import CapabilitySuite
 from aichaos.probes._observability import ObservabilitySuite, ReceiverStarted
 from aichaos.probes._resilience import InputResilienceSuite
@@ -16,6 +23,7 @@ from aichaos.probes._scale import LoadProgressed, LoadStepFinished, ScaleSuite, 
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
 
 __all__ = [
+    "MIN_FIRM_SAMPLE",
     "CapabilitySuite",
     "InputResilienceSuite",
     "LoadProgressed",

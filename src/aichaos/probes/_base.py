@@ -32,6 +32,10 @@ class RunAborted(AIChaosError):
     """The run crossed the experiment's abort tolerance (``runtime.abort``)."""
 
 
+#: below this many requests a layer's grade gets a caution note: a 95% Wilson interval for a
+#: proportion is then wider than +/-25 points at best (Brown, Cai & DasGupta 2001)
+MIN_FIRM_SAMPLE = 10
+
 @dataclass(slots=True)
 class PlannedCase:
     """A case ready to send: the request plus the condition (variant) that shaped it."""

@@ -75,7 +75,7 @@ from aichaos.load import (
     plan_from_config,
     run_scale,
 )
-from aichaos.probes._base import ProbeSuite, SuiteContext, suites
+from aichaos.probes._base import MIN_FIRM_SAMPLE, ProbeSuite, SuiteContext, suites
 from aichaos.report import Check, FailingCase, LayerResult
 from aichaos.targets import NoCacheTarget
 
@@ -282,6 +282,10 @@ class ScaleSuite(ProbeSuite):
             metrics["context_silent_truncation"] = context.silent_truncation
             metrics["context_verdicts"] = ", ".join(f"{c.fraction:g}: {c.verdict}"
                                                     for c in context.cases)
+        if base.scheduled < MIN_FIRM_SAMPLE:
+            notes.append(f"the base step held only {base.scheduled} requests: too few for the "
+                         "saturation rule to tell a knee from noise, so the grade is "
+                         "indicative, not a firm verdict; lengthen duration_s for one")
         if sweep.interrupted:
             notes.insert(0, f"interrupted after {len(sweep.steps)} of {len(plan.rates_rps)} "
                             "steps: scored from the finished steps")

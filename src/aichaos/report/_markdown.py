@@ -89,6 +89,12 @@ def render_markdown(scorecard: dict[str, Any], journal: dict[str, Any]) -> str:
         )
     out.append("")
 
+    noted = [lay for lay in layers(scorecard) if lay.get("measured") and lay.get("note")]
+    if noted:  # caveats of measured grades (small samples, missing declarations)
+        out += ["## Notes", ""]
+        out += [f"- {_text(lay.get('title'))}: {_text(lay['note'])}" for lay in noted]
+        out.append("")
+
     failed = failed_checks(scorecard)
     out += [f"## Failed checks ({len(failed)})", ""]
     if not failed:

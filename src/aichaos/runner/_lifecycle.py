@@ -21,7 +21,7 @@ from aichaos._events import ActivityEnded, ActivityStarted, EventBus, RunEnded, 
 from aichaos.config import Experiment
 from aichaos.dataset import Case, load_dataset
 from aichaos.errors import AIChaosError, ConfigError
-from aichaos.probes import ProbeSuite, RunAborted, SuiteContext, suites
+from aichaos.probes import MIN_FIRM_SAMPLE, ProbeSuite, RunAborted, SuiteContext, suites
 from aichaos.proxy import ChaosProxy
 from aichaos.report import LAYERS, LayerResult, Scorecard
 from aichaos.runner._hypothesis import check_hypothesis
@@ -29,9 +29,6 @@ from aichaos.runner._journal import ActivityRecord, iso, new_journal
 from aichaos.targets import Target, build_target
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-#: below this many requests a layer's grade gets a caution note: a 95% Wilson interval for a
-#: proportion is then wider than +/-25 points at best (Brown, Cai & DasGupta 2001)
-MIN_FIRM_SAMPLE = 10
 
 
 @dataclass(slots=True)
@@ -265,6 +262,7 @@ class Runner:
                                            time.perf_counter() - t0, str(exc)))
             return record.finish("failed", error=str(exc))
         sent = ctx.sent[suite.layer]
+        # layer 6 judges its own sample (load requests bypass send_one; see ScaleSuite)
         if result.score is not None and suite.layer != 6 and sent < MIN_FIRM_SAMPLE:
             caution = (f"based on only {sent} requests: the grade is indicative, not a firm "
                        "verdict; raise the layer's limit for one")
