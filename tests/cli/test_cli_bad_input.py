@@ -68,6 +68,13 @@ dataset: nowhere.yaml
     assert f"{tmp_path / 'nowhere.yaml'}: dataset file not found" in line
 
 
+def test_no_dataset_is_refused_alike_by_validate_and_run(tmp_path: Path) -> None:
+    f = write(tmp_path / "exp.yaml", "title: x\ntarget: {type: mock}\n")
+    expected = f"error: {f}: dataset: required field is missing (a golden dataset path)"
+    assert one_error_line(aichaos("validate", str(f))) == expected
+    assert one_error_line(aichaos("run", str(f))) == expected
+
+
 def test_missing_experiment_file(tmp_path: Path) -> None:
     line = one_error_line(aichaos("run", str(tmp_path / "nope.yaml")))
     assert "nope.yaml: experiment file not found" in line

@@ -15,7 +15,7 @@ from aichaos import __version__
 from aichaos.cli import _templates
 from aichaos.cli._execute import execute
 from aichaos.config import Experiment, load_experiment
-from aichaos.errors import AIChaosError
+from aichaos.errors import AIChaosError, ConfigError
 from aichaos.runner import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 
 app = typer.Typer(
@@ -109,7 +109,10 @@ def validate(experiment_file: Annotated[Path, typer.Argument(help="Experiment YA
 
     try:
         experiment = load_experiment(experiment_file)
-        cases = load_dataset(experiment.dataset) if experiment.dataset else []
+        if not experiment.dataset:  # as `aichaos run` would refuse it
+            raise ConfigError(f"{experiment_file}: dataset: required field is missing (a "
+                              "golden dataset path)")
+        cases = load_dataset(experiment.dataset)
         validate_suites(experiment, cases)
     except AIChaosError as exc:
         raise fail(str(exc)) from None

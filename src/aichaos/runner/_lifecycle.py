@@ -131,7 +131,9 @@ class Runner:
         """
         if self._cases is None:
             if not self.experiment.dataset:
-                raise ConfigError("dataset: required field is missing (a golden dataset path)")
+                where = f"{self.experiment.source}: " if self.experiment.source else ""
+                raise ConfigError(f"{where}dataset: required field is missing (a golden "
+                                  "dataset path)")
             self._cases = load_dataset(self.experiment.dataset)
         run_suites = validate_suites(self.experiment, self._cases)
         target = self._target or build_target(self.experiment.target)
