@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from aichaos.demo.app._grounding import sentences as split_sentences
 from aichaos.scoring import embed
 
 KB_DIR = Path(__file__).resolve().parents[1] / "kb"
@@ -97,21 +97,22 @@ class KnowledgeBase:
     def focus(self, query: str, passages: list[Passage], budget_chars: int) -> list[str]:
         """The sentences of ``passages`` most similar to ``query``, within ``budget_chars``.
 
-        Sentences are ranked by cosine similarity to the query (each embedded with its
-        passage's title, as the passages are) and kept best first while they fit the budget
-        (the best one always); the result keeps document order, one ``"<title>: <sentences>"``
-        string per passage that kept any. A context budget: the model reads fewer prompt
+        Sentences are split as the grounding check splits them (``_grounding.sentences``),
+        so the prompt and the check agree on what a sentence is. They are ranked by cosine
+        similarity to the query (each embedded with its passage's title, as the passages
+        are) and kept best first while they fit the budget (the best one always); the
+        result keeps document order, one ``"<title>: <sentences>"`` string per passage that
+        kept any. A context budget: the model reads fewer prompt
         tokens (prefill dominates its latency on CPU) and less distraction.
 
         Calibrated on the 72 golden questions without an order number
         (``benchmarks/calibrate_context_budget.py``): the expected answer fragment is in the
-        full top-3 context for 69; a 360-character budget keeps it for 67 of them while
-        cutting the context from 802 to 389 characters on average (titles included).
+        full top-3 context for 69; a 360-character budget keeps it for 68 of them while
+        cutting the context from 802 to 399 characters on average (titles included).
 
         Blocking (one embedding batch of about ten sentences, ~30 ms); run it in a thread.
         """
-        sentences = [(i, text) for i, p in enumerate(passages)
-                     for text in _SENTENCE_END.split(p.text) if text.strip()]
+        sentences = [(i, text) for i, p in enumerate(passages) for text in split_sentences(p.text)]
         if not sentences:
             return []
         vecs = embed([query] + [f"{passages[i].title}: {t}" for i, t in sentences])
@@ -129,10 +130,6 @@ class KnowledgeBase:
             i, text = sentences[k]
             by_passage.setdefault(i, []).append(text)
         return [f"{passages[i].title}: {' '.join(texts)}" for i, texts in by_passage.items()]
-
-
-#: a sentence ends at ., ! or ? followed by space and a capital or digit ("e.g. a" stays)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 
 
 def default_cache_dir() -> Path:

@@ -34,10 +34,16 @@ def _error(status: int, message: str, kind: str) -> web.Response:
     return web.json_response({"error": {"message": message, "type": kind}}, status=status)
 
 
-def _chunk(cid: str, model: str, delta: dict[str, str], finish: str | None) -> bytes:
+def _event(cid: str, model: str, **fields: Any) -> bytes:
+    """One server-sent ``chat.completion.chunk`` event with ``fields`` (choices, usage)."""
     obj = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
-           "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+           "model": model, **fields}
     return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n".encode()
+
+
+def _chunk(cid: str, model: str, delta: dict[str, str], finish: str | None) -> bytes:
+    return _event(cid, model,
+                  choices=[{"index": 0, "delta": delta, "finish_reason": finish}])
 
 
 def _usage(turn: Turn) -> dict[str, int]:
@@ -55,9 +61,7 @@ def _usage(turn: Turn) -> dict[str, int]:
 
 def _usage_chunk(cid: str, model: str, turn: Turn) -> bytes:
     """The final chunk OpenAI sends when ``stream_options.include_usage`` is set."""
-    obj = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
-           "model": model, "choices": [], "usage": _usage(turn)}
-    return f"data: {json.dumps(obj)}\n\n".encode()
+    return _event(cid, model, choices=[], usage=_usage(turn))
 
 
 async def _traced_chat(request: web.Request) -> web.StreamResponse:
