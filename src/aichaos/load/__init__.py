@@ -21,7 +21,8 @@ from aichaos.load._cost import (
     estimate_step_cost,
     lookup_price,
 )
-from aichaos.load._engine import LoadProgress, StepSpec, run_step
+from aichaos.load._drive import drive_load, probe_target_context
+from aichaos.load._engine import LoadProgress, StepSpec, TokenCounter, run_step
 from aichaos.load._histogram import LatencyHistogram
 from aichaos.load._http import RawHttpTarget
 from aichaos.load._plan import ScalePlan, ScaleResult, plan_from_config, run_scale
@@ -49,9 +50,11 @@ __all__ = [
     "StepResult",
     "StepSpec",
     "SweepResult",
+    "TokenCounter",
     "approx_tokens",
     "arrival_times",
     "build_needle_input",
+    "drive_load",
     "error_group",
     "estimate_cost",
     "estimate_step_cost",
@@ -60,6 +63,7 @@ __all__ = [
     "merge_steps",
     "plan_from_config",
     "probe_context_window",
+    "probe_target_context",
     "run_scale",
     "run_step",
     "run_sweep",
