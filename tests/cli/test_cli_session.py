@@ -204,3 +204,62 @@ def test_resume_continues_an_interrupted_run_without_resending_stored_cases(
     got = {lay["key"]: lay["score"] for lay in report["scorecard"]["layers"]}
     want = {lay.key: lay.score for lay in reference.outcome.scorecard.layers.values()}
     assert got == want and got["capability"] == 100.0 and got["input_resilience"] is not None
+
+
+MASKED = """
+title: masked resume
+target: {type: mock, default: "the answer"}
+dataset: data.yaml
+layers:
+  capability: {scorer: {type: contains}}
+report: {formats: [json]}
+"""
+
+UNREACHABLE = """
+title: masked resume
+target: {type: http, url: "http://127.0.0.1:%d/chat", timeout_s: 2}
+dataset: data.yaml
+layers:
+  capability: {scorer: {type: contains}}
+report: {formats: [json]}
+"""
+
+
+def test_resume_resends_masked_cases_and_a_resume_that_cannot_start_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    from aichaos.demo import free_port
+
+    write(tmp_path / "data.yaml", "cases:\n"
+          "  - {id: plain, input: what is the answer, expected: [answer]}\n"
+          "  - {id: email, input: mail jane.doe@example.com the answer, expected: [answer]}\n")
+    write(tmp_path / "exp.yaml", MASKED)
+    write(tmp_path / "down.yaml", UNREACHABLE % free_port())
+    results = tmp_path / "r"
+    first = run_experiment(tmp_path / "exp.yaml", results_dir=results,
+                           console=Console(quiet=True))
+    db = results / "aichaos.db"
+    conn = sqlite3.connect(db)
+    with conn:  # as if the run had been interrupted after storing its cases
+        conn.execute("update runs set status = 'interrupted'")
+    rows = conn.execute("select id, case_id, input from cases where layer = 1").fetchall()
+    assert {r[1] for r in rows} == {"plain", "email"}
+    assert any("<EMAIL>" in r[2] for r in rows)  # the store masked it
+    all_rows = conn.execute("select input from cases").fetchall()
+
+    runner = CliRunner()
+    down = runner.invoke(app, ["run", str(tmp_path / "down.yaml"), "--results", str(results),
+                               "--resume", first.outcome.run_id])
+    assert down.exit_code == 2 and "error:" in down.output
+    assert conn.execute("select id, case_id, input from cases where layer = 1").fetchall() == rows
+
+    again = runner.invoke(app, ["run", str(tmp_path / "exp.yaml"), "--results", str(results),
+                                "--resume", first.outcome.run_id])
+    assert again.exit_code == 0, again.output
+    plain = sum("<EMAIL>" not in r[0] for r in all_rows)
+    # plain rows: steady state before and after, and layer 1
+    assert plain == 3 and f"{plain} stored cases reused" in again.output  # masked: re-sent
+    after = conn.execute("select id, case_id from cases where layer = 1 order by id").fetchall()
+    assert [c for _, c in after] == ["plain", "email"]
+    assert after[0] == (rows[0][0], "plain") and after[1][0] > max(r[0] for r in rows)
+    conn.close()

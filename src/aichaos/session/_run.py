@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from aichaos._events import CaseResult, EventBus
+from aichaos._events import CaseResult, EventBus, RunStarted
 from aichaos.config import Experiment, load_experiment
 from aichaos.dataset import Case
 from aichaos.errors import ConfigError
@@ -87,9 +87,9 @@ def select_layers(experiment: Experiment, names: Sequence[str]) -> list[str]:
 
 
 def _stored_for_resume(store: ResultStore, run_id: str, experiment: Experiment
-                       ) -> list[CaseResult]:
-    """The stored cases a resumed run reuses; the rest of the run's rows are deleted (their
-    layers, or their masked text, are measured again).
+                       ) -> tuple[list[CaseResult], list[int]]:
+    """The stored cases a resumed run reuses, and the row ids of the others (their layers, or
+    their masked text, are measured again; the session deletes them once the run starts).
 
     Raises:
         ConfigError: no such run, a run of another experiment, or a completed run.
@@ -110,8 +110,7 @@ def _stored_for_resume(store: ResultStore, run_id: str, experiment: Experiment
             keep.append(result)
         else:
             drop.append(int(stored["id"]))
-    store.delete_cases(run_id, drop)
-    return keep
+    return keep, drop
 
 
 async def _run_cancellable(runner: Runner) -> RunOutcome:
@@ -171,7 +170,17 @@ async def arun_experiment(
     tracer = None
     writer = None
     try:
-        stored = _stored_for_resume(store, resume, exp) if resume is not None else None
+        stored = None
+        if resume is not None:
+            stored, stale = _stored_for_resume(store, resume, exp)
+            opened, run_id = store, resume
+
+            def drop_stale(_: RunStarted) -> None:
+                # once the target answered and the run began: a resume that cannot start
+                # loses nothing
+                opened.delete_cases(run_id, stale)
+
+            bus.subscribe(RunStarted, drop_stale)
         store.attach(bus)
         if reports:
             formats = [f for f in exp.report.formats if not (quiet and f == "terminal")]
