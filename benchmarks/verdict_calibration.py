@@ -27,7 +27,14 @@ import time
 import numpy as np
 from scipy import stats
 
-from aichaos.stats import BettingCS, SequentialCheck, betting_interval, grade_range
+from aichaos.stats import (
+    BettingCS,
+    SequentialCheck,
+    betting_interval,
+    calibrate,
+    grade_range,
+    step_trend,
+)
 
 RHO, REPEATS, THRESHOLD, DELTA = 0.3, 3, 0.8, 0.05
 FLOORS = ((90.0, "A"), (80.0, "B"), (70.0, "C"), (60.0, "D"))
@@ -110,8 +117,43 @@ def main() -> None:
     print(f"(c) requests to decide: adaptive mean {mean_adaptive:.0f} vs fixed-n "
           f"{fixed_requests} ({n_fixed} cases): ratio {mean_adaptive / fixed_requests:.2f}  "
           "(target <= 0.50)")
-    print("not measured here yet: knee power at 1.25x and 2x overload, drift power and "
-          "false-alarm rate (issue 12 items 4-5 are not built)")
+    knee(rng)
+    print("not measured here yet: drift power and false-alarm rate (issue 12 item 5 is not "
+          "built)")
+
+
+def queue(rng: np.random.Generator, rate: float, load: float, duration: float,
+          servers: int) -> tuple[np.ndarray, np.ndarray]:
+    """An M/G/c FIFO queue event by event (independent of aichaos's own simulator)."""
+    n = rng.poisson(rate * duration)
+    t = np.sort(rng.uniform(0, duration, n))
+    s = rng.gamma(1 / 0.09, load * servers / rate * 0.09, n)
+    free = np.zeros(servers)
+    lat = np.empty(n)
+    for i in range(n):
+        j = int(np.argmin(free))
+        free[j] = max(t[i], free[j]) + s[i]
+        lat[i] = free[j] - t[i]
+    return t, lat
+
+
+def knee(rng: np.random.Generator, trials: int = 100) -> None:
+    """Layer 6's per-step overload test: flagged share at loads 0.8, 1.0, 1.25 and 2.0."""
+    base = rng.gamma(1 / 0.09, 0.09, 30)  # base-step service times, ~1 s, CV 0.3
+    print("(d) knee test per step (2 servers, service ~1 s): share flagged overloaded; power "
+          "target >= 0.90 at 1.25x, false alarms <= 0.05 at <= 1.0x")
+    for rate, duration in ((1.0, 40.0), (4.0, 40.0), (4.0, 80.0)):
+        cal = calibrate(rate, duration, base, sims=200, seed=1)
+        flagged = {}
+        for load in (0.8, 1.0, 1.25, 2.0):
+            hits = 0
+            for _ in range(trials):
+                t, lat = queue(rng, rate, load, duration, servers=2)
+                hits += step_trend(t, lat, rate, duration, base, calibration=cal).verdict \
+                    == "overloaded"
+            flagged[load] = hits / trials
+        print(f"    {rate:g} req/s x {duration:g} s: simulated power {cal[2]:.2f}; flagged "
+              + ", ".join(f"{k:g}x {v:.2f}" for k, v in flagged.items()))
 
 
 if __name__ == "__main__":
