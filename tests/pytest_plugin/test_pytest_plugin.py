@@ -273,3 +273,14 @@ def test_entry_point_names_the_plugin_module() -> None:
     for hook in ("pytest_addoption", "pytest_configure", "pytest_pyfunc_call",
                  "pytest_terminal_summary", "chaos"):
         assert hasattr(module, hook), hook
+
+
+def test_the_documented_examples_pass(pytester: pytest.Pytester) -> None:
+    """Every python block of docs/pytest.md, joined into one test file, passes as written."""
+    doc = (ROOT / "docs" / "pytest.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in doc.split("```python\n")[1:]]
+    result = run_inner(pytester, "\n\n".join(blocks))
+    reports = call_reports(result)
+    assert len(reports) == 7, sorted(reports)
+    failed = {name: r.longreprtext for name, r in reports.items() if not r.passed}
+    assert not failed, failed
