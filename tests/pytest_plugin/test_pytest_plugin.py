@@ -8,6 +8,9 @@ real chaos proxy and scripted LLM on loopback.
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -261,18 +264,37 @@ def test_chaos_object_errors_name_what_was_wrong() -> None:
             c.rate_limit(retry_after=10**6)
         with pytest.raises(ProxyError, match="already started"):
             c.proxy("http://127.0.0.1:9")
+        with pytest.raises(ValueError, match=r"seconds: expected > 0 \(a finite hold\), got 0"):
+            c.stall(seconds=0)
+        with pytest.raises(ValueError, match="times: expected >= 1 or None, got 0"):
+            c.http_error(times=0)
     finally:
         c.close()
 
 
-def test_entry_point_names_the_plugin_module() -> None:
+def test_pytest_autoloads_the_plugin_from_the_declared_entry_point(tmp_path: Path) -> None:
+    """A distribution declaring pyproject's pytest11 entry point (and nothing else) makes a
+    plain ``pytest`` run load the plugin: no -p, no conftest."""
     doc = tomllib.loads((ROOT / "pyproject.toml").read_text())
     target = doc["project"]["entry-points"]["pytest11"]["aichaos"]
     assert target == "aichaos.pytest"
-    module = importlib.import_module(target)
-    for hook in ("pytest_addoption", "pytest_configure", "pytest_pyfunc_call",
-                 "pytest_terminal_summary", "chaos"):
-        assert hasattr(module, hook), hook
+    site = tmp_path / "site"
+    info = site / "aichaos_entry_point_check-0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aichaos-entry-point-check\n"
+                                   "Version: 0\n")
+    (info / "entry_points.txt").write_text(f"[pytest11]\naichaos = {target}\n")
+    (tmp_path / "test_uses_fixture.py").write_text(
+        "def test_fixture(chaos):\n"
+        "    assert chaos.llm().endswith('/v1')\n")
+    src = Path(importlib.import_module("aichaos").__file__ or "").resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(src)])}
+    env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "--aichaos-inconclusive=fail", "test_uses_fixture.py"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
 
 
 def test_the_documented_examples_pass(pytester: pytest.Pytester) -> None:

@@ -21,6 +21,13 @@ from aichaos.pytest._verdict import Outcome, ToxicInfo, Verdict, as_outcome, jud
 _PROXY = "dependency"
 
 
+def _hold(seconds: float) -> float:
+    """A finite hold: a client without a timeout must end its test (late), not hang it."""
+    if not seconds > 0:
+        raise ValueError(f"seconds: expected > 0 (a finite hold), got {seconds}")
+    return seconds
+
+
 class Default(enum.Enum):
     """Marks an argument left to the fixture's default."""
 
@@ -237,7 +244,7 @@ class Chaos:
               times: int | None = 1, **kwargs: Any) -> dict[str, Any]:
         """Send headers and ``after_chunks`` SSE events, then silence with the connection open
         for ``seconds`` (default :attr:`hold_s`); the rest of the stream follows."""
-        hold = self.hold_s if seconds is None else seconds
+        hold = _hold(self.hold_s if seconds is None else seconds)
         return self.toxic("stream_stall", times=times, after_events=after_chunks,
                           duration=int(hold * 1000), **kwargs)
 
@@ -245,7 +252,7 @@ class Chaos:
              **kwargs: Any) -> dict[str, Any]:
         """Hold the request before any response header for ``seconds`` (default
         :attr:`hold_s`), then forward it."""
-        hold = self.hold_s if seconds is None else seconds
+        hold = _hold(self.hold_s if seconds is None else seconds)
         return self.toxic("hang", times=times, duration=int(hold * 1000), **kwargs)
 
     def remove(self, name: str) -> None:
