@@ -101,6 +101,21 @@ def test_nothing_sent(chaos):
     chaos.rate_limit(times=1)
     chaos.assert_resilient("an answer from somewhere else")
 
+def test_async_openai_client(chaos):
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=chaos.llm(), api_key="test", max_retries=1)
+    chaos.http_error(503, times=1)
+
+    async def ask():
+        r = await client.chat.completions.create(model="m", messages=[])
+        return r.choices[0].message.content
+
+    outcome = chaos.call(ask)  # a coroutine function, run to completion
+    assert outcome.value == chaos.scripted.reply, outcome
+    verdict = chaos.assert_resilient(outcome)
+    assert verdict.attempts == 2
+
 def test_non_retryable(chaos):
     url = chaos.llm()
     chaos.toxic("quota", times=1)
@@ -113,6 +128,8 @@ def test_non_retryable(chaos):
 def test_calls_records_and_exercise_checks(pytester: pytest.Pytester) -> None:
     reports = call_reports(run_inner(pytester, CALLS_AND_NOT_EXERCISED))
     assert reports["test_records"].passed, reports["test_records"].longreprtext
+    assert reports["test_async_openai_client"].passed, \
+        reports["test_async_openai_client"].longreprtext
     text = reports["test_nothing_sent"].longreprtext
     assert "- not_exercised: no request reached the chaos proxy" in text
     text = reports["test_non_retryable"].longreprtext

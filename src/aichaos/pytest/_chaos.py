@@ -7,9 +7,11 @@ test's own client, sync or async, talks to them over loopback like it talks to p
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aichaos.errors import ProxyError
@@ -19,6 +21,10 @@ from aichaos.pytest._loop import BackgroundLoop
 from aichaos.pytest._verdict import Outcome, ToxicInfo, Verdict, as_outcome, judge
 
 _PROXY = "dependency"
+
+
+async def _wait(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 def _hold(seconds: float) -> float:
@@ -314,12 +320,27 @@ class Chaos:
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Outcome:
         """Call the client ``fn(*args, **kwargs)``, timing it and catching what it raises.
 
+        A coroutine function is run to completion with ``asyncio.run`` (from a sync test;
+        in an async test use :meth:`acall`).
+
         Returns:
             an :class:`Outcome` to hand to :meth:`assert_resilient`.
         """
         start = time.monotonic()
         try:
             value = fn(*args, **kwargs)
+            if inspect.isawaitable(value):
+                value = asyncio.run(_wait(value))
+        except Exception as exc:  # the client's failure is the observation
+            return Outcome(error=exc, elapsed_s=time.monotonic() - start)
+        return Outcome(value=value, elapsed_s=time.monotonic() - start)
+
+    async def acall(self, fn: Callable[..., Awaitable[Any]], *args: Any,
+                    **kwargs: Any) -> Outcome:
+        """:meth:`call` for async clients, awaited on the test's own event loop."""
+        start = time.monotonic()
+        try:
+            value = await fn(*args, **kwargs)
         except Exception as exc:  # the client's failure is the observation
             return Outcome(error=exc, elapsed_s=time.monotonic() - start)
         return Outcome(value=value, elapsed_s=time.monotonic() - start)
