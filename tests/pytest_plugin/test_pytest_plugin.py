@@ -283,6 +283,9 @@ def test_chaos_object_errors_name_what_was_wrong() -> None:
             c.proxy("http://127.0.0.1:9")
         with pytest.raises(ValueError, match=r"seconds: expected > 0 \(a finite hold\), got 0"):
             c.stall(seconds=0)
+        with pytest.raises(PluginError, match=r"attribute retry_after_s: expected an integer s, "
+                                              r"got 1\.5"):
+            c.rate_limit(retry_after=1.5)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="times: expected >= 1 or None, got 0"):
             c.http_error(times=0)
     finally:

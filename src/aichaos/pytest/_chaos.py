@@ -229,10 +229,11 @@ class Chaos:
                                        toxic.toxicity)
         return toxic.to_dict()
 
-    def rate_limit(self, times: int | None = 1, retry_after: float = 1, *,
+    def rate_limit(self, times: int | None = 1, retry_after: int = 1, *,
                    provider: str = "openai", **kwargs: Any) -> dict[str, Any]:
-        """429 with ``Retry-After: retry_after`` (seconds) on the first ``times`` requests."""
-        return self.toxic("rate_limit", times=times, retry_after_s=int(retry_after),
+        """429 with ``Retry-After: retry_after`` (whole seconds, as the header carries them)
+        on the first ``times`` requests."""
+        return self.toxic("rate_limit", times=times, retry_after_s=retry_after,
                           provider=provider, **kwargs)
 
     def http_error(self, status: int = 503, times: int | None = 1,
