@@ -310,8 +310,11 @@ def test_pytest_autoloads_the_plugin_from_the_declared_entry_point(tmp_path: Pat
     src = Path(importlib.import_module("aichaos").__file__ or "").resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(src)])}
     env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    # the venv's other plugins stay out (locust's alone costs seconds); aichaos's must load
+    others = [arg for name in ("locust", "hypothesispytest", "faker", "anyio", "asyncio")
+              for arg in ("-p", f"no:{name}")]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--aichaos-inconclusive=fail", "test_uses_fixture.py"],
+                           *others, "--aichaos-inconclusive=fail", "test_uses_fixture.py"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
