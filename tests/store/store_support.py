@@ -48,3 +48,12 @@ def aichaos(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Completed
 
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
+
+
+def concurrent_writer(url: str, run_id: str, n_cases: int, barrier: Any) -> None:
+    """A process body: wait for the others, open the store (racing its creation), write
+    one run of ``n_cases`` cases, one commit each."""
+    barrier.wait(timeout=60)
+    with ResultStore(url) as store:
+        write_run(store, run_id, [case(run_id, f"c{i:03d}", e2e_s=i / 1000)
+                                  for i in range(n_cases)])

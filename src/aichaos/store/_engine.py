@@ -33,8 +33,9 @@ def safe_url(url: str | sa.URL) -> str:
     """``url`` with its password replaced by ``***`` (for messages and logs)."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is shown only by its scheme
-        return str(url).split(":", 1)[0] + ":..."
+    except Exception:  # an unparsable URL is shown whole only when it holds no credentials
+        text = str(url)
+        return text if "@" not in text else text.split(":", 1)[0] + ":..."
 
 
 def first_line(exc: BaseException) -> str:

@@ -104,7 +104,8 @@ def migrate(engine: sa.Engine) -> str:
     """Create or upgrade the schema of ``engine``'s database to :func:`head_revision`.
 
     Returns:
-        the revision the database was at before (``"none"`` for a new database).
+        the revision the database was at before: ``"none"`` for a new database,
+        ``"legacy"`` for one written by aichaos 0.1 (stamped ``0001``, then upgraded).
 
     Raises:
         StoreError: newer or foreign schema, or the migration failed (nothing of it is kept).
@@ -125,6 +126,7 @@ def migrate(engine: sa.Engine) -> str:
                 if "runs" in tables or "cases" in tables:
                     _check_legacy(conn, tables, shown)
                     command.stamp(cfg, LEGACY_REVISION)
+                    before = "legacy"
             command.upgrade(cfg, "head")
     except SQLAlchemyError as exc:
         raise StoreError(f"store {shown}: schema migration failed: {first_line(exc)}") from exc
