@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from store_pg import PASSWORD
 from store_support import aichaos, error_lines
 from typer.testing import CliRunner
 
@@ -59,6 +60,12 @@ def test_run_replay_compare_and_pin_on_one_store(store_url: str, tmp_path: Path)
         bad, good = (r["run_id"] for r in store.latest_runs("store cli bot"))
         assert store.count_cases(good) == CASES + 2  # and the hypothesis before and after
         assert store.run(bad)["status"] == "completed"
+        stored_experiment = json.loads(store.run(good)["experiment"])
+    journal = next((tmp_path / "aichaos-results").glob("2*/journal.json")).read_text()
+    if store_url.startswith("postgresql"):  # the database password is kept out of both
+        assert PASSWORD in store_url and PASSWORD not in journal
+        assert "postgres:***@" in stored_experiment["store"]["url"]
+        assert PASSWORD not in json.dumps(stored_experiment)
 
     code, out, err = _cli("replay", good[:-2], "--case", "c3", "--db", store_url)
     assert code == 0, err
