@@ -165,3 +165,15 @@ def test_a_store_newer_than_the_code_stops_every_command(store_url: str,
         assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == (
             "9999")
     engine.dispose()
+
+
+def test_a_missing_postgresql_driver_is_one_line_and_exit_2(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if aichaos[psycopg] were absent
+    code, lines = _bad_store_run(tmp_path, "postgresql://u:pw@127.0.0.1:5432/db")
+    assert code == 2 and len(lines) == 1, lines
+    assert ("store postgresql+psycopg://u:***@127.0.0.1:5432/db: the database driver "
+            "'psycopg' is not installed (pip install 'aichaos[psycopg]')") in lines[0]
