@@ -64,6 +64,9 @@ class PgCluster:
                          "--no-sync")
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed: {init.stderr.strip()}")
+        self._start_server()
+
+    def _start_server(self) -> None:
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir.parent} "
                 "-c fsync=off -c full_page_writes=off -c max_connections=60")
         start = self._run("pg_ctl", "-D", str(self.data_dir), "-o", opts, "-l",
@@ -76,13 +79,9 @@ class PgCluster:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
 
-    def kill_and_restart(self) -> None:
-        """Stop now (as a crash would) and start again on the same port."""
-        self.stop()
-        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir.parent} "
-                "-c fsync=off -c full_page_writes=off -c max_connections=60")
-        self._run("pg_ctl", "-D", str(self.data_dir), "-o", opts, "-l",
-                  str(self.data_dir.parent / "server.log"), "-w", "-t", "60", "start")
+    def restart(self) -> None:
+        """Start again on the same port after :meth:`stop` (the data is kept)."""
+        self._start_server()
 
     def _chown(self, path: Path) -> None:
         if self.user is None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from store_pg import PgCluster
 from store_support import case, write_run
 
 from aichaos import StoreError
@@ -39,24 +40,34 @@ def _committed(url: str) -> tuple[str, list[dict[str, object]]] | None:
         return None
 
 
-def test_kill_9_mid_run_loses_no_committed_result(store_url: str, tmp_path: Path) -> None:
+def _start_run(tmp_path: Path, url: str) -> subprocess.Popen[str]:
     write(tmp_path / "data.yaml", "cases:\n" + "".join(
         f"  - {{id: c{i}, input: question {i}, expected: [answer]}}\n" for i in range(80)))
-    write(tmp_path / "exp.yaml", SLOW_MOCK.format(url=store_url))
+    write(tmp_path / "exp.yaml", SLOW_MOCK.format(url=url))
     src = str(Path(__file__).resolve().parents[2] / "src")
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "aichaos", "run", "exp.yaml"], cwd=tmp_path,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH",
-                                                                              "")])})
-    seen: tuple[str, list[dict[str, object]]] | None = None
+        env={**os.environ, "COLUMNS": "200",
+             "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])})
+
+
+def _wait_for_results(proc: subprocess.Popen[str], url: str
+                      ) -> tuple[str, list[dict[str, object]]] | None:
+    seen = None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        seen = _committed(url)
+        if seen is not None and len(seen[1]) >= SEEN:
+            break
+        time.sleep(0.05)
+    return seen
+
+
+def test_kill_9_mid_run_loses_no_committed_result(store_url: str, tmp_path: Path) -> None:
+    proc = _start_run(tmp_path, store_url)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
-            seen = _committed(store_url)
-            if seen is not None and len(seen[1]) >= SEEN:
-                break
-            time.sleep(0.05)
+        seen = _wait_for_results(proc, store_url)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -77,3 +88,25 @@ def test_kill_9_mid_run_loses_no_committed_result(store_url: str, tmp_path: Path
         if store.engine.dialect.name == "sqlite":
             with store.engine.connect() as conn:
                 assert conn.execute(sa.text("pragma integrity_check")).scalar() == "ok"
+
+
+def test_postgresql_going_down_mid_run_stops_the_run_with_one_line(pg_cluster: PgCluster,
+                                                                   tmp_path: Path) -> None:
+    url = pg_cluster.create_database()
+    proc = _start_run(tmp_path, url)
+    try:
+        seen = _wait_for_results(proc, url)
+        pg_cluster.stop()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        pg_cluster.restart()
+    assert seen is not None and len(seen[1]) >= SEEN, f"the run never got going: {err}"
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, err
+    assert "write failed:" in lines[0] and "Connection refused" in lines[0]
+    run_id, before = seen
+    with ResultStore(url, readonly=True) as store:  # what was stored before is kept
+        assert store.run(run_id)["status"] == "running"
+        after = {r["id"]: r for r in store.cases(run_id)}
+        assert all(after[row["id"]] == row for row in before)
