@@ -177,3 +177,14 @@ def test_a_missing_postgresql_driver_is_one_line_and_exit_2(tmp_path: Path,
     assert code == 2 and len(lines) == 1, lines
     assert ("store postgresql+psycopg://u:***@127.0.0.1:5432/db: the database driver "
             "'psycopg' is not installed (pip install 'aichaos[psycopg]')") in lines[0]
+
+
+def test_a_file_that_is_not_a_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    notes = tmp_path / "my notes.db"
+    notes.write_text("not a database, just text\n" * 100)
+    code, lines = _bad_store_run(tmp_path, f"sqlite:///{notes}")
+    assert code == 2 and len(lines) == 1, lines
+    assert "file is not a database" in lines[0]
+    code, _, err = _cli("replay", "r1", "--case", "c", "--db", f"sqlite:///{notes}")
+    assert code == 2 and "file is not a database" in err
+    assert notes.read_text() == "not a database, just text\n" * 100  # left as it was

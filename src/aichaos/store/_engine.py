@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -95,7 +96,7 @@ def create_engine(url: str, *, readonly: bool = False) -> sa.Engine:
             if not path.parent.is_dir():
                 raise StoreError(f"store {shown}: directory {path.parent} does not exist")
             if readonly:
-                parsed = parsed.set(database=f"file:{path.resolve()}?mode=ro",
+                parsed = parsed.set(database=f"file:{quote(str(path.resolve()))}?mode=ro",
                                     query={"uri": "true"})
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
