@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from aichaos._version import __version__
 from aichaos.cli import _templates
@@ -36,7 +36,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print one clean error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -224,7 +224,7 @@ def replay(
         db = f"sqlite:///{found[0].resolve()}"
     url = db
     try:
-        store = ResultStore(url)
+        store = ResultStore(url, readonly=True)
         try:
             result = run_replay(store, run_id, case, variant)
         finally:
@@ -246,13 +246,13 @@ def replay(
 
 
 def _has_run(path: Path, run_id: str) -> bool:
-    import sqlite3
+    from aichaos.store import ResultStore
 
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            return conn.execute("select 1 from runs where run_id = ?", (run_id,)).fetchone() \
-                is not None
-    except sqlite3.Error:
+    try:  # read-only: looking must not create or migrate anything
+        with ResultStore(f"sqlite:///{path.resolve()}", readonly=True) as store:
+            store.resolve(run_id)
+            return True
+    except AIChaosError:
         return False
 
 

@@ -31,7 +31,7 @@ class Replay:
 
 
 def _stored_case(store: ResultStore, run_id: str, case_id: str, variant: str) -> dict[str, Any]:
-    rows = [r for r in store.cases(run_id) if r["case_id"] == case_id and r["variant"] == variant]
+    rows = store.cases(run_id, case_id=case_id, variant=variant)
     if not rows:
         raise ConfigError(f"run {run_id}: no stored case {case_id!r} with variant {variant!r}")
     return rows[-1]
@@ -40,7 +40,7 @@ def _stored_case(store: ResultStore, run_id: str, case_id: str, variant: str) ->
 def _experiment_of(store: ResultStore, run_id: str) -> Experiment:
     row = store.run(run_id)
     if row is None:
-        raise ConfigError(f"run {run_id}: not found in {store.url}")
+        raise ConfigError(f"run {run_id}: not found in {store.safe_url}")
     source = json.loads(row["experiment"] or "{}").get("source")
     if not source or not Path(source).is_file():
         raise ConfigError(f"run {run_id}: its experiment file {source!r} is no longer there")
@@ -57,6 +57,7 @@ async def replay_case(store: ResultStore, run_id: str, case_id: str, variant: st
     Raises:
         ConfigError: unknown run, case or variant, or the experiment file is gone.
     """
+    run_id = store.resolve(run_id)  # an id, a unique prefix of one, or 'latest'
     experiment = _experiment_of(store, run_id)
     stored = _stored_case(store, run_id, case_id, variant)
     metadata = json.loads(stored["metadata"] or "{}")

@@ -77,7 +77,18 @@ def experiment_summary(experiment: Experiment, target: Target) -> dict[str, Any]
     data = experiment.model_dump(mode="json", by_alias=True, exclude={"target"})
     data["target"] = target.describe()
     data["source"] = experiment.source
+    if experiment.store.url:  # the database password never reaches journals or the store
+        data["store"]["url"] = _without_password(experiment.store.url)
     return data
+
+
+def _without_password(url: str) -> str:
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: the store refuses it before anything is written
+        return url.split(":", 1)[0] + ":..."
 
 
 def validate_suites(experiment: Experiment, cases: list[Case],

@@ -1,10 +1,10 @@
 """The results database: SQLite by default (WAL, one commit per result), PostgreSQL by URL.
 
-Tables: ``runs`` (one row per run: title, status, deviated, seed, experiment and scorecard as
-JSON) and ``cases`` (one row per observation: input, the variant that shaped it, output,
-timings, tokens, scores, error class, seed). Prompts and outputs are masked for personal data
-and secrets unless the user opts out (``store.mask_pii: false``); configured secrets are
-masked always.
+Tables (see :mod:`aichaos.store._tables`): ``runs``, ``cases`` and ``baselines``, created
+and migrated by Alembic when a store opens (:mod:`aichaos.store._schema`). Prompts and
+outputs are masked for personal data and secrets unless the user opts out
+(``store.mask_pii: false``); configured secrets are masked always. Each result is committed
+on its own as it arrives, so a run killed mid-way keeps every result stored before the kill.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from aichaos._events import (
@@ -24,54 +24,14 @@ from aichaos._events import (
     RunEnded,
     RunStarted,
 )
-from aichaos.errors import StoreError
+from aichaos.errors import ConfigError, StoreError
 from aichaos.scoring import mask_pii
+from aichaos.store._engine import create_engine, first_line
+from aichaos.store._read import StoreReader
+from aichaos.store._schema import check_revision, migrate
+from aichaos.store._tables import baselines, cases, metadata, runs
 
-metadata = sa.MetaData()
-
-runs = sa.Table(
-    "runs",
-    metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("seed", sa.Integer),
-    sa.Column("status", sa.String(16)),
-    sa.Column("deviated", sa.Boolean),
-    sa.Column("started_at", sa.Float),
-    sa.Column("ended_at", sa.Float),
-    sa.Column("experiment", sa.Text),
-    sa.Column("scorecard", sa.Text),
-    sa.Column("overall_score", sa.Float),
-    sa.Column("overall_grade", sa.String(2)),
-)
-
-cases = sa.Table(
-    "cases",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), index=True, nullable=False),
-    sa.Column("layer", sa.Integer, nullable=False),
-    sa.Column("suite", sa.String(64), nullable=False),
-    sa.Column("case_id", sa.String(200), nullable=False),
-    sa.Column("variant", sa.String(200), nullable=False),
-    sa.Column("input", sa.Text),
-    sa.Column("expected", sa.Text),
-    sa.Column("output", sa.Text),
-    sa.Column("passed", sa.Boolean),
-    sa.Column("score", sa.Float),
-    sa.Column("scores", sa.Text),
-    sa.Column("error_class", sa.String(32)),
-    sa.Column("error", sa.Text),
-    sa.Column("status", sa.Integer),
-    sa.Column("e2e_s", sa.Float),
-    sa.Column("ttft_s", sa.Float),
-    sa.Column("input_tokens", sa.Integer),
-    sa.Column("output_tokens", sa.Integer),
-    sa.Column("finish_reason", sa.String(32)),
-    sa.Column("seed", sa.Integer),
-    sa.Column("metadata", sa.Text),
-    sa.Column("created_at", sa.Float),
-)
+__all__ = ["ResultStore", "baselines", "cases", "default_url", "metadata", "runs"]
 
 
 def default_url(results_dir: str | Path) -> str:
@@ -81,29 +41,47 @@ def default_url(results_dir: str | Path) -> str:
     return f"sqlite:///{(path / 'aichaos.db').resolve()}"
 
 
-class ResultStore:
-    """Writes runs and cases; listens to runner events via :meth:`attach`.
+class ResultStore(StoreReader):
+    """Writes runs and cases (listening to runner events via :meth:`attach`) and reads them
+    back (the methods of :class:`~aichaos.store._read.StoreReader`: ``run``, ``cases``,
+    ``latest_runs``, ``has_run``, ``resolve``, ``baseline``, ...).
+
+    Opening a store connects, then creates or upgrades its schema to the newest revision
+    (unless ``readonly``). Use it as a context manager, or call :meth:`close`.
 
     Args:
-        url: SQLAlchemy URL (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
+        url: SQLAlchemy URL, ``sqlite:///path.db`` or ``postgresql+psycopg://user:pw@host/db``.
         mask: mask personal data in inputs and outputs (secrets are always masked).
         secrets: literal secret values (API keys) to mask wherever they appear.
+        readonly: open without migrating and refuse every write (SQLite ``mode=ro``,
+            PostgreSQL read-only transactions); for readers such as a run browser.
 
     Raises:
-        StoreError: the database cannot be opened or its schema created.
+        StoreError: bad URL, missing driver, the database is down or refuses the login, its
+            schema is newer than this code (an unknown Alembic revision), or it cannot be
+            created. The message is one line and hides the password.
     """
 
-    def __init__(self, url: str, *, mask: bool = True, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, url: str, *, mask: bool = True, secrets: Iterable[str] = (),
+                 readonly: bool = False) -> None:
         self.url = url
         self.mask = mask
+        self.readonly = readonly
         self.secrets = [s for s in secrets if s]
+        self.engine = create_engine(url, readonly=readonly)
         try:
-            self.engine = sa.create_engine(url)
-            if self.engine.dialect.name == "sqlite":
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store {_safe_url(url)}: cannot open: {_first(exc)}") from exc
+            self.revision_before = (check_revision(self.engine, readonly=True) if readonly
+                                    else migrate(self.engine))
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     def _clean(self, text: Any) -> Any:
         if not isinstance(text, str):
@@ -126,12 +104,19 @@ class ResultStore:
     def _dumps(self, data: Any) -> str:
         return json.dumps(self._mask_tree(data), default=str, ensure_ascii=False)
 
-    def _execute(self, statement: Any) -> None:
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise StoreError(f"store {self.safe_url}: opened read-only, cannot write")
+
+    def _execute(self, *statements: Any) -> None:
+        self._check_writable()
         try:
             with self.engine.begin() as conn:  # one transaction, one commit per write
-                conn.execute(statement)
+                for statement in statements:
+                    conn.execute(statement)
         except SQLAlchemyError as exc:
-            raise StoreError(f"store {_safe_url(self.url)}: write failed: {_first(exc)}") from exc
+            raise StoreError(f"store {self.safe_url}: write failed: {first_line(exc)}"
+                             ) from exc
 
     def attach(self, bus: EventBus) -> None:
         """Subscribe to RunStarted, CaseObserved and RunEnded."""
@@ -175,19 +160,25 @@ class ResultStore:
             overall_grade=overall.get("grade"),
         ))
 
-    def run(self, run_id: str) -> dict[str, Any] | None:
-        """The ``runs`` row of ``run_id`` as a dict, or None."""
-        with self.engine.connect() as conn:
-            row = conn.execute(runs.select().where(runs.c.run_id == run_id)).mappings().first()
-        return dict(row) if row else None
+    def pin_baseline(self, run_id: str, note: str | None = None) -> str:
+        """Pin ``run_id`` as the baseline of its experiment (replacing any earlier pin).
 
-    def cases(self, run_id: str) -> list[dict[str, Any]]:
-        """Every ``cases`` row of ``run_id``, in insertion order."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                cases.select().where(cases.c.run_id == run_id).order_by(cases.c.id)
-            ).mappings().all()
-        return [dict(r) for r in rows]
+        Returns:
+            the experiment title it was pinned for.
+
+        Raises:
+            ConfigError: the run is not in the store.
+            StoreError: the database cannot be written.
+        """
+        self._check_writable()
+        run = self.run(run_id)
+        if run is None:
+            raise ConfigError(f"run {run_id!r}: not in the results store")
+        title = str(run["title"])
+        self._execute(baselines.delete().where(baselines.c.experiment == title),
+                      baselines.insert().values(experiment=title, run_id=run_id,
+                                                pinned_at=time.time(), note=note))
+        return title
 
     def delete_cases(self, run_id: str, ids: Iterable[int]) -> int:
         """Delete ``cases`` rows of ``run_id`` by row id (a resumed run re-measures them).
@@ -201,41 +192,17 @@ class ResultStore:
         chosen = list(ids)
         if not chosen:
             return 0
+        self._check_writable()
         try:
             with self.engine.begin() as conn:
                 result = conn.execute(cases.delete().where(cases.c.run_id == run_id)
                                       .where(cases.c.id.in_(chosen)))
         except SQLAlchemyError as exc:
-            raise StoreError(f"store {_safe_url(self.url)}: delete failed: {_first(exc)}"
+            raise StoreError(f"store {self.safe_url}: delete failed: {first_line(exc)}"
                              ) from exc
         return int(result.rowcount or 0)
 
-    def latest_runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The newest runs, newest first."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                runs.select().order_by(runs.c.started_at.desc()).limit(limit)
-            ).mappings().all()
-        return [dict(r) for r in rows]
-
     def close(self) -> None:
+        """Release the database connections."""
         self.engine.dispose()
 
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.close()
-
-
-def _safe_url(url: str) -> str:
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is shown only by its scheme
-        return url.split(":", 1)[0] + ":..."
-
-
-def _first(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0][:200]
