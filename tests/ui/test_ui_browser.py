@@ -17,10 +17,12 @@ from ui_seed import Seeded, run_cli
 SHOTS = os.environ.get("AICHAOS_UI_SCREENSHOTS")  # a directory: save the docs' screenshots
 
 
-def _shot(tab: Tab, name: str) -> None:
+def _shot(tab: Tab, name: str, height: int | None = None) -> None:
+    """Save the page as ``NAME.png`` (whole page, or its top ``height`` pixels)."""
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        tab.page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        clip = {"x": 0, "y": 0, "width": 1200, "height": height} if height else None
+        tab.page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True, clip=clip)
 
 
 def _section(tab: Tab, title: str) -> Any:  # a Playwright locator
@@ -39,13 +41,13 @@ def test_runs_page_lists_each_experiment_with_its_grade_history(
     links = section.locator("table.runs a.run-link")
     assert links.all_inner_texts() == ids[::-1]  # newest first
     grades = section.locator("table.runs .grade").all_inner_texts()
-    assert grades == ["F", "A", "A"]  # the bad release is the newest run
+    assert grades == ["F", "D", "D"]  # the bad release is the newest run
     chart = section.locator("svg.chart")
     assert chart.count() == 1
     points = chart.locator("a")
     assert points.count() == 3  # one linked point per run, oldest first
     assert [points.nth(i).get_attribute("href") for i in range(3)] == [f"/runs/{r}" for r in ids]
-    assert chart.locator("text.pl").all_text_contents() == ["A", "A", "F"]
+    assert chart.locator("text.pl").all_text_contents() == ["D", "D", "F"]
     _shot(tab, "runs")
     assert tab.problems == []
 
@@ -59,28 +61,44 @@ def test_scorecard_drills_down_to_failing_cases_and_their_replay_lines(
     assert urlparse(page.url).path == f"/runs/{bad}"
     assert page.locator("#overall .grade").inner_text() == "F"
     assert "Overall readiness F (30.0/100)" in page.locator("#overall").inner_text()
+    assert page.locator("#layer-input_resilience .grade").inner_text() == "F"  # 58.3
+    # perturbed cases fail with their replay lines: typos break the bot's exact lookup
+    replays = page.locator("#failing-input_resilience .case .replay").all_inner_texts()
+    assert len(replays) == 5
+    variant = r"(casing|whitespace_noise|typo_keyboard)@1"
+    assert all(re.fullmatch(rf"aichaos replay {bad} --case item-[0-3] --variant {variant}", r)
+               for r in replays), replays
+    assert any(r.endswith("typo_keyboard@1") for r in replays)
     card = page.locator("#layer-capability")
     assert "30.0" in card.locator(".score").inner_text()
     assert "capability.accuracy" in card.inner_text()
-    cases = page.locator(".case")
+    cases = page.locator("#failing-capability .case")
     # answer_bad: 4 order questions raise, 10 other questions miss their fact
     assert cases.count() == 14
-    reasons = page.locator(".case .reason").all_inner_texts()
+    reasons = page.locator("#failing-capability .case .reason").all_inner_texts()
     assert sum("RuntimeError: order service unavailable" in r for r in reasons) == 4
     assert sum(r == "none of 1 expected fragments" for r in reasons) == 10
     replay = page.locator(".case .replay").first.inner_text()
     assert re.fullmatch(rf"aichaos replay {bad} --case item-\d+ --variant clean", replay)
-    _shot(tab, "run")
-    first = page.locator("a.case-link").first
+    _shot(tab, "run", height=1500)
+    first = page.locator("#failing-capability a.case-link").first
     case_id = first.inner_text()
+    assert case_id in {"item-3", "item-7", "item-13", "item-17"}  # errors first
     first.click()
     assert urlparse(page.url).path == f"/runs/{bad}/case"
     assert page.locator("h1").inner_text().startswith(f"Case {case_id}")
     assert page.locator("section.failing .replay").inner_text() == \
         f"aichaos replay {bad} --case {case_id} --variant clean"
     obs = page.locator("section.observation")
-    assert obs.count() == 1
-    assert "What is the return window for item number" in obs.inner_text()
+    # layer 2 also sends its 4 cases (item-0..3) unperturbed: one row per suite for those
+    suites = ["capability", "input_resilience"] if case_id == "item-3" else ["capability"]
+    assert obs.count() == len(suites)
+    heads = obs.locator("h3").all_inner_texts()
+    assert [h.split(" · ")[1] for h in heads] == suites, heads
+    assert all("failed" in h for h in heads)
+    assert "RuntimeError: order service unavailable" in obs.first.inner_text()
+    number = case_id.removeprefix("item-")
+    assert f"What is the return window for item number {number}?" in obs.first.inner_text()
     page.locator("#back-to-run").click()
     assert urlparse(page.url).path == f"/runs/{bad}"
     assert tab.problems == []
