@@ -47,8 +47,10 @@ def ui_server(seeded: Seeded) -> Iterator[UIProcess]:
         ui.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module: Playwright's sync API keeps an event loop running on
+    this thread while it lives, which would break later tests that call ``asyncio.run``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
