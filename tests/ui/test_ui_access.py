@@ -138,3 +138,38 @@ def test_bad_store_urls_raise_one_clear_line(tmp_path: Path, url: str, message: 
         StoreReader(url.format(tmp=tmp_path))
     text = str(info.value)
     assert text.startswith(message.format(tmp=tmp_path)) and "\n" not in text, text
+
+
+def test_prepare_generates_a_token_only_off_loopback_and_refuses_an_empty_one(
+        seeded: Seeded) -> None:
+    from aichaos.demo import free_port
+    from aichaos.errors import ConfigError
+    from aichaos.ui import prepare
+
+    local = prepare(seeded.url, host="127.0.0.1", port=free_port())
+    assert local.token is None and local.link == f"{local.url}/"
+    off = prepare(seeded.url, host=OFF_DEFAULT, port=free_port(OFF_DEFAULT))
+    assert off.token and off.link == f"{off.url}/?token={off.token}"
+    given = prepare(seeded.url, host=OFF_DEFAULT, port=free_port(OFF_DEFAULT), token="s3cret")
+    assert given.token == "s3cret"
+    with pytest.raises(ConfigError, match="--token: expected a non-empty token"):
+        prepare(seeded.url, host=OFF_DEFAULT, port=free_port(OFF_DEFAULT), token=" ")
+
+
+def test_the_token_in_the_link_sets_a_cookie_that_later_requests_use(seeded: Seeded) -> None:
+    from starlette.testclient import TestClient
+
+    from aichaos.ui import create_app
+
+    app = create_app(StoreReader(seeded.url), token="t0ken")
+    with TestClient(app, base_url="http://127.0.0.2") as client:
+        assert client.get("/").status_code == 401
+        first = client.get("/?token=t0ken")
+        assert first.status_code == 200
+        cookie = first.headers["set-cookie"]
+        assert cookie.startswith("aichaos_ui_token=t0ken;") and "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie
+        again = client.get(f"/runs/{seeded.runs[seeded.titles[0]][0]}")  # cookie only
+        assert again.status_code == 200 and "set-cookie" not in again.headers
+        client.cookies.clear()
+        assert client.get("/").status_code == 401
