@@ -173,3 +173,25 @@ def test_the_token_in_the_link_sets_a_cookie_that_later_requests_use(seeded: See
         assert again.status_code == 200 and "set-cookie" not in again.headers
         client.cookies.clear()
         assert client.get("/").status_code == 401
+
+
+def test_a_store_that_goes_away_while_serving_is_a_503_page(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from aichaos.store import ResultStore
+    from aichaos.ui import create_app
+
+    db = tmp_path / "aichaos.db"
+    ResultStore(f"sqlite:///{db}").close()  # an empty store: the tables, no run
+    reader = StoreReader(f"sqlite:///{db}")
+    with TestClient(create_app(reader)) as client:
+        empty = client.get("/")
+        assert empty.status_code == 200 and "holds no runs yet" in empty.text
+        reader.engine.dispose()
+        for path in tmp_path.iterdir():
+            path.unlink()
+        gone = client.get("/")
+        assert gone.status_code == 503
+        line = re.search(r'id="error">([^<]*)<', gone.text)
+        assert line and line.group(1) == f"store sqlite:///{db}: read failed: unable to open " \
+            "database file"

@@ -10,6 +10,9 @@ Routes (all GET, HTML; the store is only read):
 * ``/trends?experiment=TITLE[&warmup=10][&threshold=8]``: per-metric trends of one
   experiment with watch's Page-Hinkley alarms;
 * ``/healthz``: ``ok`` (plain text), for start-up checks.
+
+An unknown run or case is a 404 page, a bad parameter a 400 page and a store that stopped
+answering a 503 page, each with the one-line message of the error.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from aichaos import __version__
-from aichaos.errors import AIChaosError, ConfigError
+from aichaos.errors import AIChaosError, ConfigError, StoreError
 from aichaos.ui import _views
 from aichaos.ui._auth import TokenAuth
 from aichaos.ui._queries import StoreReader, safe_url
@@ -87,6 +90,10 @@ def create_app(reader: StoreReader, *, token: str | None = None, embeddings: boo
                 context["error"] = str(exc)
                 return templates.TemplateResponse(request, "error.html.j2", context,
                                                   status_code=404)
+            except StoreError as exc:  # the database went away while serving
+                context["error"] = str(exc)
+                return templates.TemplateResponse(request, "error.html.j2", context,
+                                                  status_code=503)
             except AIChaosError as exc:
                 context["error"] = str(exc)
                 return templates.TemplateResponse(request, "error.html.j2", context,
