@@ -210,3 +210,22 @@ def test_unknown_run_and_bad_compare_are_pages_with_one_clear_line(
     assert len(tab.problems) == 4 and all(p.startswith("Failed to load resource: the server "
                                                       "responded with a status of 4")
                                           for p in tab.problems), tab.problems
+
+
+def test_compare_with_output_embeddings_matches_the_command_too(seeded: Seeded) -> None:
+    """The default of both: output embeddings compared too (aichaos[semantic]'s model)."""
+    from starlette.testclient import TestClient
+
+    from aichaos.ui import StoreReader, create_app
+
+    good, bad = seeded.runs[seeded.titles[0]][0], seeded.runs[seeded.titles[0]][2]
+    code, out, err = run_cli("compare", good, bad, "--db", seeded.url, "--json")
+    assert code == 1, err
+    expected = {m["metric"]: m["verdict"] for m in json.loads(out)["metrics"]}
+    assert "output_embedding" in expected
+    with TestClient(create_app(StoreReader(seeded.url))) as client:
+        page = client.get(f"/compare?a={good}&b={bad}")
+    assert page.status_code == 200
+    shown = dict(re.findall(r'<tr data-metric="([^"]+)">.*?class="verdict v-[^"]+">([^<]+)<',
+                            page.text, flags=re.S))
+    assert shown == expected
