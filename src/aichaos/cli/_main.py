@@ -289,12 +289,12 @@ def model_serve(
 
 def _mount_components() -> None:
     """Mount the command groups that live in their own modules: ``aichaos proxy ...``,
-    ``aichaos load ...``, and ``compare`` / ``watch`` at the top level."""
-    from aichaos.cli import _drift, _load, _proxy
+    ``aichaos load ...``, and ``compare`` / ``watch`` / ``ui`` at the top level."""
+    from aichaos.cli import _drift, _load, _proxy, _ui
 
     app.add_typer(_proxy.app, name="proxy")
     app.add_typer(_load.app, name="load")
-    for command in _drift.commands:
+    for command in [*_drift.commands, *_ui.commands]:
         app.command()(command)
 
 
