@@ -5,6 +5,7 @@ latency timed from each request's scheduled send (no coordinated omission), HdrH
 percentiles, rate sweeps with knee detection, context-window probes and a token cost model.
 """
 
+from aichaos.load._clock import ClockOffset, estimate_offset
 from aichaos.load._context import (
     ContextCase,
     ContextProbeResult,
@@ -24,9 +25,10 @@ from aichaos.load._cost import (
 from aichaos.load._engine import LoadProgress, StepSpec, run_step
 from aichaos.load._histogram import LatencyHistogram
 from aichaos.load._http import RawHttpTarget
+from aichaos.load._intervals import median_interval, poisson_rate_interval
 from aichaos.load._plan import ScalePlan, ScaleResult, plan_from_config, run_scale
 from aichaos.load._profiles import PROFILES, arrival_times
-from aichaos.load._ray import RayEngine, split_spec
+from aichaos.load._ray import LoadWorker, RayEngine, WorkerStep, split_spec
 from aichaos.load._results import HISTOGRAMS, StepResult, SweepResult, error_group, merge_steps
 from aichaos.load._sweep import SaturationRule, mark_saturation, run_sweep
 
@@ -35,11 +37,13 @@ __all__ = [
     "DEFAULT_PRICES_DATE",
     "HISTOGRAMS",
     "PROFILES",
+    "ClockOffset",
     "ContextCase",
     "ContextProbeResult",
     "CostEstimate",
     "LatencyHistogram",
     "LoadProgress",
+    "LoadWorker",
     "ModelPrice",
     "RawHttpTarget",
     "RayEngine",
@@ -49,16 +53,20 @@ __all__ = [
     "StepResult",
     "StepSpec",
     "SweepResult",
+    "WorkerStep",
     "approx_tokens",
     "arrival_times",
     "build_needle_input",
     "error_group",
     "estimate_cost",
+    "estimate_offset",
     "estimate_step_cost",
     "lookup_price",
     "mark_saturation",
+    "median_interval",
     "merge_steps",
     "plan_from_config",
+    "poisson_rate_interval",
     "probe_context_window",
     "run_scale",
     "run_step",
