@@ -28,7 +28,7 @@ from aichaos.load._http import RawHttpTarget
 from aichaos.load._intervals import median_interval, poisson_rate_interval
 from aichaos.load._plan import ScalePlan, ScaleResult, plan_from_config, run_scale
 from aichaos.load._profiles import PROFILES, arrival_times
-from aichaos.load._ray import LoadWorker, RayEngine, WorkerStep, split_spec
+from aichaos.load._ray import RayEngine, WorkerStep, split_spec
 from aichaos.load._results import HISTOGRAMS, StepResult, SweepResult, error_group, merge_steps
 from aichaos.load._sweep import SaturationRule, mark_saturation, run_sweep
 
@@ -43,7 +43,6 @@ __all__ = [
     "CostEstimate",
     "LatencyHistogram",
     "LoadProgress",
-    "LoadWorker",
     "ModelPrice",
     "RawHttpTarget",
     "RayEngine",
