@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from aichaos.errors import ConfigError
 from aichaos.load import (
     LoadProgress,
     RawHttpTarget,
@@ -157,6 +158,13 @@ async def test_ray_workers_time_from_the_scheduled_send(sleepy: str, ray_local: 
     async with RayEngine(functools.partial(RawHttpTarget, sleepy + "/", timeout_s=10),
                          workers=2, start_delay_s=0.5) as engine:
         merged = await engine(None, ["x"], spec)
+        # an error raised inside a worker comes back as one line, and the actors are stopped
+        engine.factory = functools.partial(RawHttpTarget, "ftp://nowhere/")
+        with pytest.raises(ConfigError) as info:
+            await engine(None, ["x"], spec)
+        assert not engine._actors
+    assert str(info.value).startswith("engine ray: in a worker: load url: expected http://")
+    assert "\n" not in str(info.value) and len(engine.describe()["steps"]) == 1
     parts = engine.describe()["steps"][0]["workers"]
     assert [p["offered_rps"] for p in parts] == [30, 30]
     assert merged.scheduled == sum(p["scheduled"] for p in parts) > 30
@@ -170,8 +178,6 @@ async def test_ray_workers_time_from_the_scheduled_send(sleepy: str, ray_local: 
 
 
 async def test_ray_engine_errors_are_one_line(url: str, ray_local: None) -> None:
-    from aichaos.errors import ConfigError
-
     with pytest.raises(ConfigError, match=r"ray workers: expected >= 1, got 0"):
         RayEngine(functools.partial(RawHttpTarget, url), workers=0)
     # more workers than the cluster has CPUs: they cannot all start, said in one line

@@ -384,6 +384,13 @@ class RayEngine:
             await self.aclose()
             raise EngineError(f"engine ray: a worker died during step {index + 1}: "
                               f"{_first_line(exc)}") from exc
+        except self._ray.exceptions.RayTaskError as exc:  # raised inside a worker
+            await self.aclose()
+            cause = getattr(exc, "cause", None) or exc
+            if isinstance(cause, ConfigError):  # e.g. a target its factory cannot build
+                raise ConfigError(f"engine ray: in a worker: {_first_line(cause)}") from exc
+            raise EngineError(f"engine ray: a worker failed during step {index + 1}: "
+                              f"{type(cause).__name__}: {_first_line(cause)}") from exc
         finally:
             if ticker is not None:
                 ticker.cancel()
