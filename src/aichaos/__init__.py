@@ -3,20 +3,26 @@
 The public surface, in one place (implementation modules are private)::
 
     import aichaos
+    run = aichaos.run_experiment("experiment.yaml")  # store, reports, console attached
+    print(run.outcome.scorecard.overall_grade, run.directory)
+
+    # or the bare runner, with your own listeners on the bus
     experiment = aichaos.load_experiment("experiment.yaml")
     outcome = asyncio.run(aichaos.Runner(experiment, aichaos.EventBus()).run())
-    print(outcome.scorecard.overall_grade)
 
-Components live in subpackages with their own public names: ``aichaos.config``,
-``aichaos.targets``, ``aichaos.perturb``, ``aichaos.faults``, ``aichaos.proxy``,
-``aichaos.probes``, ``aichaos.scoring``, ``aichaos.load``, ``aichaos.telemetry``,
-``aichaos.drift``, ``aichaos.store``, ``aichaos.report``, ``aichaos.runner``.
+Components live in subpackages with their own public names (docs/architecture.md shows how
+they stack): ``aichaos.config``, ``aichaos.results``, ``aichaos.dataset``,
+``aichaos.targets``, ``aichaos.perturb``, ``aichaos.faults``, ``aichaos.scoring``,
+``aichaos.proxy``, ``aichaos.load``, ``aichaos.telemetry``, ``aichaos.probes``,
+``aichaos.store``, ``aichaos.report``, ``aichaos.runner``, ``aichaos.session``,
+``aichaos.drift``. ``__all__`` is built from ``_LAZY`` below (one list of the public names);
+the ``TYPE_CHECKING`` imports repeat them for type checkers, and a test checks both agree.
 """
-
-__version__ = "0.1.0"
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from aichaos._version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first use
     from aichaos._events import (
@@ -24,9 +30,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first
         ActivityStarted,
         CaseObserved,
         CaseResult,
+        CaseResumed,
         CaseSent,
         Event,
         EventBus,
+        LoadProgressed,
+        LoadStepFinished,
+        ReceiverStarted,
         RunEnded,
         RunStarted,
         ToxicApplied,
@@ -49,9 +59,19 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first
     from aichaos.perturb import build_perturbations, perturbations
     from aichaos.probes import suites
     from aichaos.proxy import ChaosProxy, ProxyClient
-    from aichaos.report import Check, FailingCase, LayerResult, Scorecard
+    from aichaos.results import (
+        Check,
+        FailingCase,
+        Grade,
+        Interval,
+        LayerResult,
+        Outcome,
+        ReplaySpec,
+        Scorecard,
+    )
     from aichaos.runner import Runner, RunOutcome
     from aichaos.scoring import build_scorer, scorers
+    from aichaos.session import ExperimentRun, run_experiment
     from aichaos.store import ResultStore
     from aichaos.targets import (
         HttpTarget,
@@ -73,30 +93,39 @@ _LAZY: dict[str, str] = {
     "Case": "aichaos.dataset",
     "CaseObserved": "aichaos._events",
     "CaseResult": "aichaos._events",
+    "CaseResumed": "aichaos._events",
     "CaseSent": "aichaos._events",
     "ChaosProxy": "aichaos.proxy",
-    "Check": "aichaos.report",
+    "Check": "aichaos.results",
     "ConfigError": "aichaos.errors",
     "DatasetError": "aichaos.errors",
     "Event": "aichaos._events",
     "EventBus": "aichaos._events",
     "Experiment": "aichaos.config",
-    "FailingCase": "aichaos.report",
+    "ExperimentRun": "aichaos.session",
+    "FailingCase": "aichaos.results",
+    "Grade": "aichaos.results",
     "HttpTarget": "aichaos.targets",
-    "LayerResult": "aichaos.report",
+    "Interval": "aichaos.results",
+    "LayerResult": "aichaos.results",
+    "LoadProgressed": "aichaos._events",
+    "LoadStepFinished": "aichaos._events",
     "MockTarget": "aichaos.targets",
     "OpenAITarget": "aichaos.targets",
+    "Outcome": "aichaos.results",
     "PluginError": "aichaos.errors",
     "ProxyClient": "aichaos.proxy",
     "ProxyError": "aichaos.errors",
     "PythonTarget": "aichaos.targets",
+    "ReceiverStarted": "aichaos._events",
+    "ReplaySpec": "aichaos.results",
     "ResultStore": "aichaos.store",
     "RollbackError": "aichaos.errors",
     "RunEnded": "aichaos._events",
     "RunOutcome": "aichaos.runner",
     "RunStarted": "aichaos._events",
     "Runner": "aichaos.runner",
-    "Scorecard": "aichaos.report",
+    "Scorecard": "aichaos.results",
     "StoreError": "aichaos.errors",
     "TOXICS": "aichaos.faults",
     "Target": "aichaos.targets",
@@ -114,6 +143,7 @@ _LAZY: dict[str, str] = {
     "load_experiment": "aichaos.config",
     "parse_experiment": "aichaos.config",
     "perturbations": "aichaos.perturb",
+    "run_experiment": "aichaos.session",
     "scorers": "aichaos.scoring",
     "suites": "aichaos.probes",
 }
@@ -133,55 +163,5 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-__all__ = [
-    "TOXICS",
-    "AIChaosError",
-    "ActivityEnded",
-    "ActivityStarted",
-    "Case",
-    "CaseObserved",
-    "CaseResult",
-    "CaseSent",
-    "ChaosProxy",
-    "Check",
-    "ConfigError",
-    "DatasetError",
-    "Event",
-    "EventBus",
-    "Experiment",
-    "FailingCase",
-    "HttpTarget",
-    "LayerResult",
-    "MockTarget",
-    "OpenAITarget",
-    "PluginError",
-    "ProxyClient",
-    "ProxyError",
-    "PythonTarget",
-    "ResultStore",
-    "RollbackError",
-    "RunEnded",
-    "RunOutcome",
-    "RunStarted",
-    "Runner",
-    "Scorecard",
-    "StoreError",
-    "Target",
-    "TargetError",
-    "TargetRequest",
-    "TargetResponse",
-    "TargetUnreachable",
-    "ToxicApplied",
-    "ToxicRemoved",
-    "__version__",
-    "build_perturbations",
-    "build_scorer",
-    "build_target",
-    "build_toxic",
-    "load_dataset",
-    "load_experiment",
-    "parse_experiment",
-    "perturbations",
-    "scorers",
-    "suites",
-]
+#: the public names: every lazily loaded one, and the version
+__all__ = sorted([*_LAZY, "__version__"])

@@ -73,10 +73,14 @@ class Event:
 
 @dataclass(slots=True)
 class RunStarted(Event):
+    """A run began. ``resumed``: it continues an interrupted run under the same ``run_id``
+    (``aichaos run --resume``), so its row already exists in the store."""
+
     run_id: str
     title: str
     seed: int
     experiment: dict[str, Any]
+    resumed: bool = False
 
 
 @dataclass(slots=True)
@@ -114,7 +118,62 @@ class CaseObserved(Event):
 
 
 @dataclass(slots=True)
+class CaseResumed(Event):
+    """A case of a resumed run (``aichaos run --resume``) was found stored and not re-sent;
+    ``result`` is the stored observation (already in the store: not written again)."""
+
+    result: CaseResult
+
+
+@dataclass(slots=True)
+class ReceiverStarted(Event):
+    """The OTLP receiver listens: the target's ``OTEL_EXPORTER_OTLP_ENDPOINT`` must be
+    ``endpoint`` (published so the console can tell the user)."""
+
+    run_id: str
+    endpoint: str
+
+
+@dataclass(slots=True)
+class LoadProgressed(Event):
+    """Load requests of the layer-6 suite completed since the last report (about every 0.5 s
+    during a step), for the run's progress bar: ``completed`` requests, counted against
+    :meth:`ScaleSuite.planned_count`."""
+
+    run_id: str
+    completed: int
+
+
+@dataclass(slots=True)
+class LoadStepFinished(Event):
+    """One load step of the layer-6 suite finished (published once per step).
+
+    Attributes:
+        run_id: the run.
+        step: 0-based step index; steps: steps planned.
+        offered_rps: offered rate, req/s (None for a closed loop).
+        achieved_rps, goodput_rps: completions and good completions per second in the window.
+        latency_p95_s: p95 E2E from the scheduled send, seconds (None: nothing completed).
+        error_rate: errors / scheduled requests.
+        saturated: the knee rule fired on this step.
+    """
+
+    run_id: str
+    step: int
+    steps: int
+    offered_rps: float | None
+    achieved_rps: float
+    goodput_rps: float
+    latency_p95_s: float | None
+    error_rate: float
+    saturated: bool
+
+
+@dataclass(slots=True)
 class ToxicApplied(Event):
+    """A toxic was added to the chaos proxy in front of ``dependency`` (its Toxiproxy-shaped
+    description in ``toxic``)."""
+
     run_id: str
     dependency: str
     toxic: dict[str, Any]
@@ -122,6 +181,8 @@ class ToxicApplied(Event):
 
 @dataclass(slots=True)
 class ToxicRemoved(Event):
+    """Toxic ``name`` was removed from the proxy in front of ``dependency`` (or by a reset)."""
+
     run_id: str
     dependency: str
     name: str

@@ -20,7 +20,7 @@ from aichaos.faults import build_toxic
 from aichaos.probes._integration import Observation, classify, retry_after_gaps
 from aichaos.proxy import TrafficRecord
 from aichaos.report._html import layer_charts
-from aichaos.runner import CaseResult, CaseSent, EventBus, Runner
+from aichaos.runner import CaseResult, CaseSent, EventBus, Runner, ToxicApplied, ToxicRemoved
 
 PATTERNS = [re.compile(p, re.IGNORECASE) for p in DEFAULT_FALLBACK_PATTERNS]
 CASES = [Case(id=f"c{i}", input=f"question {i}", expected=[f"answer {i}"]) for i in (1, 2)]
@@ -253,3 +253,34 @@ async def test_probes_ask_for_no_cache_so_an_honest_cache_is_bypassed() -> None:
         await target.aclose()
         await runner.cleanup()
     assert seen == ["no-cache", ""]
+
+
+async def test_the_runner_publishes_each_toxic_applied_and_removed() -> None:
+    bus = EventBus()
+    events: list[Any] = []
+    bus.subscribe(ToxicApplied, events.append)
+    bus.subscribe(ToxicRemoved, events.append)
+    outcome = await run([{"dependency": "llm_provider", "type": "latency", "name": "slow",
+                          "attributes": {"latency": 10}}], plain_chat, bus=bus)
+    assert outcome.journal["status"] == "completed"
+    assert [type(e).__name__ for e in events] == ["ToxicApplied", "ToxicRemoved"]
+    applied, removed = events
+    assert applied.run_id == outcome.run_id and applied.dependency == "llm_provider"
+    assert applied.toxic["name"] == "slow" and applied.toxic["type"] == "latency"
+    assert (removed.dependency, removed.name) == ("llm_provider", "slow")
+
+
+async def test_a_toxic_that_survives_the_reset_fails_the_run_with_rollback_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aichaos.proxy import ChaosProxy
+
+    monkeypatch.setattr(ChaosProxy, "remove_toxic", lambda self, proxy, name: None)
+    monkeypatch.setattr(ChaosProxy, "reset", lambda self: None)  # a proxy that cannot undo
+    outcome = await run([{"dependency": "llm_provider", "type": "latency", "name": "slow",
+                          "attributes": {"latency": 10}}], plain_chat)
+    assert outcome.journal["status"] == "failed" and outcome.exit_code == 1
+    [final] = [r for r in outcome.journal["rollbacks"]
+               if r["activity"]["name"] == "remove every toxic from the chaos proxy"]
+    assert final["status"] == "failed"
+    assert final["exception"] == ["RollbackError('toxics still active after reset')"]

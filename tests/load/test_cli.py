@@ -12,8 +12,8 @@ import pytest
 from rich.progress import Progress
 from typer.testing import CliRunner
 
+from aichaos.cli._load import StepBars, app
 from aichaos.load import LoadProgress
-from aichaos.load._cli import StepBars, app
 
 
 class _Ok(asyncio.Protocol):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aichaos.load._cli import app
+from aichaos.cli._load import app
 from sleep_upstream import free_port, sleep_upstream
 from tests_support import ROOT
 

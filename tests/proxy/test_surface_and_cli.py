@@ -12,8 +12,8 @@ from upstream import Upstream
 
 import aichaos.faults
 import aichaos.proxy
+from aichaos.cli._proxy import app
 from aichaos.proxy import ChaosProxy
-from aichaos.proxy._cli import app
 
 
 def test_public_names_are_sorted_and_exported() -> None:

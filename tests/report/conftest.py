@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from aichaos.report import Check, FailingCase, LayerResult, Scorecard
+from aichaos.results import Check, FailingCase, LayerResult, Scorecard
 
 HOSTILE_OUTPUT = "<script>alert('x')</script> [bold]not markup[/bold] | pipe"
 

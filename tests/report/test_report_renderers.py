@@ -15,6 +15,7 @@ from aichaos.report._json import render_json
 from aichaos.report._junit import render_junit
 from aichaos.report._markdown import render_markdown
 from aichaos.report._terminal import render_comparison, render_terminal
+from aichaos.results import SCHEMA_VERSION
 
 SWEEP = [
     {
@@ -35,7 +36,8 @@ SWEEP = [
 def test_json_has_stable_sorted_shape(scorecard: dict[str, Any], journal: dict[str, Any]) -> None:
     text = render_json(scorecard, journal)
     doc = json.loads(text)
-    assert list(doc) == ["aichaos", "journal_status", "run", "scorecard"]
+    assert list(doc) == ["aichaos", "journal_status", "run", "schema_version", "scorecard"]
+    assert doc["schema_version"] == SCHEMA_VERSION
     assert doc["journal_status"] == "completed"
     assert doc["run"]["run_id"] == "run-42"
     assert doc["run"]["failed"] is True  # deviated
@@ -253,7 +255,7 @@ def test_html_charts_argument_supplements_details(
 
 
 def test_html_with_empty_journal_and_nothing_measured(journal: dict[str, Any]) -> None:
-    from aichaos.report import Scorecard
+    from aichaos.results import Scorecard
 
     html = render_html(Scorecard().to_dict(), {})
     assert "No layer measured" in html

@@ -131,7 +131,7 @@ def test_abort_tolerance_stops_the_run() -> None:
 
 def test_rollbacks_always_run_and_a_failed_rollback_fails_the_run() -> None:
     from aichaos.probes import ProbeSuite, SuiteContext, suites
-    from aichaos.report import LayerResult
+    from aichaos.results import LayerResult
 
     ran: list[str] = []
 

@@ -12,7 +12,7 @@ import pytest
 from aichaos.config import parse_experiment
 from aichaos.dataset import Case
 from aichaos.errors import ConfigError
-from aichaos.report import LayerResult
+from aichaos.results import LayerResult
 from aichaos.runner import EventBus, Runner  # before aichaos.probes: import cycle
 from aichaos.scoring import proportion_ci
 from aichaos.targets import MockTarget, TargetRequest, TargetResponse

@@ -11,13 +11,13 @@ import pytest
 from rich.console import Console
 from scale_support import CASES, CapacityTarget, experiment
 
-from aichaos.cli._console import ConsoleProgress
 from aichaos.config import OpenAITargetConfig
 from aichaos.dataset import Case
 from aichaos.load import approx_tokens
 from aichaos.probes import SuiteContext
 from aichaos.probes._scale import LoadProgressed, LoadStepFinished, ScaleSuite
 from aichaos.runner import ActivityStarted, EventBus
+from aichaos.session import ConsoleProgress
 from aichaos.targets import OpenAITarget
 
 PRICING = {"m": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}

@@ -12,7 +12,7 @@ from aichaos.errors import ConfigError
 from aichaos.load import DEFAULT_PRICES_DATE
 from aichaos.probes import SuiteContext, suites
 from aichaos.probes._scale import LoadStepFinished, ScaleSuite, SuiteInterrupted
-from aichaos.report import LayerResult
+from aichaos.results import LayerResult
 from aichaos.runner import EventBus, Runner
 
 PRICING = {"m": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}

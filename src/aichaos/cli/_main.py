@@ -11,12 +11,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from aichaos import __version__
+from aichaos._version import __version__
 from aichaos.cli import _templates
-from aichaos.cli._execute import execute
 from aichaos.config import Experiment, load_experiment
 from aichaos.errors import AIChaosError, ConfigError
+from aichaos.results import Grade
 from aichaos.runner import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from aichaos.session import run_experiment
 
 app = typer.Typer(
     name="aichaos",
@@ -65,6 +66,11 @@ def run(
                                               "outputs unmasked (secrets stay masked).")] = False,
     fail_under: Annotated[str | None, typer.Option(help="Also exit 1 when the overall grade "
                                                    "is below this letter (A-F).")] = None,
+    layer: Annotated[str | None, typer.Option(help="Run only these layers, comma separated "
+                                              "(names or numbers: capability,3).")] = None,
+    resume: Annotated[str | None, typer.Option(help="Continue the interrupted run RUN_ID: "
+                                               "cases it stored are not sent again.",
+                                               metavar="RUN_ID")] = None,
 ) -> None:
     """Run an experiment: steady state, layer probes, steady state, rollbacks, reports.
 
@@ -81,12 +87,18 @@ def run(
             _apply_limit(experiment, limit)
         if fail_under is not None and fail_under.upper() not in "ABCDF":
             raise fail(f"--fail-under: expected a grade A-F, got {fail_under!r}")
-        outcome, out_dir = execute(experiment, console, results_dir=results)
+        layers = None if layer is None else [n for n in layer.split(",") if n.strip()]
+        done = run_experiment(experiment, console=console, results_dir=results, layers=layers,
+                              resume=resume)
     except AIChaosError as exc:
         raise fail(str(exc)) from None
-    console.print(f"journal and reports: [cyan]{out_dir}[/]")
+    outcome = done.outcome
+    if resume is not None:
+        console.print(f"resumed {resume}: {done.resumed} stored cases reused, not sent again")
+    console.print(f"journal and reports: [cyan]{done.directory}[/]")
     code = outcome.exit_code
-    if code == 0 and fail_under and outcome.scorecard.overall_grade > fail_under.upper():
+    overall = Grade.of(outcome.scorecard.overall_grade)
+    if code == 0 and fail_under and overall.measured and not overall.meets(fail_under):
         err_console.print(f"overall grade {outcome.scorecard.overall_grade} is below "
                           f"--fail-under {fail_under.upper()}")
         code = 1
@@ -275,31 +287,15 @@ def model_serve(
         server.stop()
 
 
-#: component modules that bring their own commands: (group name or None, module). A module
-#: with a group name exposes a typer ``app`` mounted as ``aichaos NAME``; a module without
-#: one exposes ``commands``, functions added at the top level (``aichaos compare``).
-COMPONENT_COMMANDS: tuple[tuple[str | None, str], ...] = (
-    ("proxy", "aichaos.proxy._cli"),
-    ("load", "aichaos.load._cli"),
-    (None, "aichaos.drift._cli"),
-)
-
-
 def _mount_components() -> None:
-    import importlib
+    """Mount the command groups that live in their own modules: ``aichaos proxy ...``,
+    ``aichaos load ...``, and ``compare`` / ``watch`` at the top level."""
+    from aichaos.cli import _drift, _load, _proxy
 
-    for name, module_name in COMPONENT_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if not module_name.startswith(exc.name or "-"):  # a broken component must say so
-                raise
-            continue
-        if name is not None:
-            app.add_typer(module.app, name=name)
-        else:
-            for command in module.commands:
-                app.command()(command)
+    app.add_typer(_proxy.app, name="proxy")
+    app.add_typer(_load.app, name="load")
+    for command in _drift.commands:
+        app.command()(command)
 
 
 _mount_components()

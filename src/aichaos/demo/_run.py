@@ -16,13 +16,13 @@ from pathlib import Path
 from pydantic import SecretStr
 from rich.console import Console
 
-from aichaos.cli._execute import execute
 from aichaos.config import Dependency, Experiment, OpenAITargetConfig, load_experiment
 from aichaos.demo._llm import free_port
 from aichaos.demo._stack import DemoStack
 from aichaos.demo.app._settings import PROFILES
-from aichaos.report._terminal import render_comparison
+from aichaos.report import render_comparison
 from aichaos.runner import RunOutcome
+from aichaos.session import run_experiment
 
 DEMO_DIR = Path(__file__).resolve().parent
 #: a canary API key given to both apps; the naive app's debug log prints it (scenario S13)
@@ -113,8 +113,9 @@ def run_demo(console: Console, *, quick: bool = False,
         for profile in profiles:
             console.rule(f"[bold]{profile}[/] profile")
             exp = demo_experiment(stack, profile, quick=quick, otlp_listen=otlp_listen)
-            outcome, directory = execute(exp, console, results_dir=results_dir / profile)
-            results.append(DemoResult(profile, outcome, directory))
+            run = run_experiment(exp, console=console, results_dir=results_dir / profile)
+            outcome = run.outcome
+            results.append(DemoResult(profile, outcome, run.directory))
             if outcome.journal["status"] == "interrupted":
                 break
     finally:

@@ -212,7 +212,7 @@ class DemoStack:
             control = free_port(HOST)
             self.control_url = f"http://{HOST}:{control}"
             deps = self.dependencies()
-            args = ["aichaos.proxy._cli", "start", "--control", f"{HOST}:{control}",
+            args = ["aichaos.cli._proxy", "start", "--control", f"{HOST}:{control}",
                     "--seed", str(self.seed)]
             for name, dep in deps.items():
                 args += ["-p", f"{name}={dep['listen']}={dep['upstream']}"]

@@ -32,7 +32,8 @@ from aichaos.config import CapabilityLayer, Experiment, Layers
 from aichaos.dataset import Case, load_dataset
 from aichaos.drift._pagehinkley import PageHinkley
 from aichaos.errors import ConfigError, TargetError
-from aichaos.runner import CaseObserved, CaseResult, EventBus, Runner
+from aichaos.runner import CaseObserved, CaseResult, EventBus
+from aichaos.session import arun_experiment
 from aichaos.store import ResultStore
 
 log = logging.getLogger(__name__)
@@ -245,11 +246,11 @@ async def _iteration(i: int, probe: Experiment, store: ResultStore, cases: list[
                      detectors: dict[str, PageHinkley], metrics: WatchMetrics,
                      webhook: str | None, outcome: WatchOutcome) -> IterationStats:
     bus = EventBus()
-    store.attach(bus)
     results: list[CaseResult] = []
     bus.subscribe(CaseObserved, lambda e: results.append(e.result))
     try:
-        run = await Runner(probe, bus, cases=cases).run()
+        run = (await arun_experiment(probe, cases=cases, store=store, bus=bus, reports=False,
+                                     progress=False)).outcome
     except TargetError:
         if i == 1:  # unreachable from the start: bad input, not a degradation
             raise

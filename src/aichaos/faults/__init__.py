@@ -1,4 +1,4 @@
-"""Fault specs shared by the chaos proxy and in-process injection.
+"""Fault specs (toxics) that the chaos proxy applies to the traffic of a dependency.
 
 Toxics have Toxiproxy's shape ``{name, type, stream, toxicity, attributes}``; every type is
 registered in :data:`TOXICS` with a summary and declared attributes. Build one with

@@ -22,7 +22,8 @@ from aichaos.load._cost import (
     estimate_step_cost,
     lookup_price,
 )
-from aichaos.load._engine import LoadProgress, StepSpec, run_step
+from aichaos.load._drive import drive_load, probe_target_context
+from aichaos.load._engine import LoadProgress, StepSpec, TokenCounter, run_step
 from aichaos.load._histogram import LatencyHistogram
 from aichaos.load._http import RawHttpTarget
 from aichaos.load._intervals import median_interval, poisson_rate_interval
@@ -52,10 +53,12 @@ __all__ = [
     "StepResult",
     "StepSpec",
     "SweepResult",
+    "TokenCounter",
     "WorkerStep",
     "approx_tokens",
     "arrival_times",
     "build_needle_input",
+    "drive_load",
     "error_group",
     "estimate_cost",
     "estimate_offset",
@@ -67,6 +70,7 @@ __all__ = [
     "plan_from_config",
     "poisson_rate_interval",
     "probe_context_window",
+    "probe_target_context",
     "run_scale",
     "run_step",
     "run_sweep",

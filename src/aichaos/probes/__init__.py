@@ -1,5 +1,6 @@
 """Probe suites, one per layer of the AI Production Readiness Stack."""
 
+from aichaos._events import LoadProgressed, LoadStepFinished, ReceiverStarted
 from aichaos.probes import (  # noqa: F401 - each module registers its layer's suite
     _integration,
     _observability,
@@ -16,14 +17,16 @@ from aichaos.probes._base import (
     suites,
 )
 from aichaos.probes._capability import CapabilitySuite
-from aichaos.probes._observability import ObservabilitySuite, ReceiverStarted
+from aichaos.probes._observability import ObservabilitySuite
 from aichaos.probes._resilience import InputResilienceSuite
+from aichaos.probes._resume import RESUMABLE_LAYERS, StoredCases
 from aichaos.probes._safety import SafetySuite
-from aichaos.probes._scale import LoadProgressed, LoadStepFinished, ScaleSuite, SuiteInterrupted
+from aichaos.probes._scale import ScaleSuite, SuiteInterrupted
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
 
 __all__ = [
     "MIN_FIRM_SAMPLE",
+    "RESUMABLE_LAYERS",
     "CapabilitySuite",
     "InputResilienceSuite",
     "LoadProgressed",
@@ -35,6 +38,7 @@ __all__ = [
     "RunAborted",
     "SafetySuite",
     "ScaleSuite",
+    "StoredCases",
     "SuiteContext",
     "SuiteInterrupted",
     "failing_cases",

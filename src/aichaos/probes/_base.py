@@ -17,13 +17,14 @@ from typing import Any
 
 import anyio
 
-from aichaos._events import CaseObserved, CaseResult, CaseSent, EventBus
+from aichaos._events import CaseObserved, CaseResult, CaseResumed, CaseSent, EventBus
 from aichaos._registry import Registry
 from aichaos.config import Experiment
 from aichaos.dataset import Case
 from aichaos.errors import AIChaosError
+from aichaos.probes._resume import StoredCases
 from aichaos.proxy import ChaosProxy
-from aichaos.report import LayerResult
+from aichaos.results import LayerResult
 from aichaos.scoring import Scorer
 from aichaos.targets import Target, TargetRequest
 
@@ -74,6 +75,9 @@ class SuiteContext:
     facts: dict[str, Any] = field(default_factory=dict)
     #: requests sent per layer (every send, whatever the abort rule counts)
     sent: Counter[int] = field(default_factory=Counter)
+    #: observations of the interrupted run this one resumes (``aichaos run --resume``):
+    #: :meth:`send_one` takes a matching one instead of sending the case again
+    stored: StoredCases | None = None
 
     def plan(self, case: Case, variant: str = "clean", text: str | None = None,
              **metadata: Any) -> PlannedCase:
@@ -129,6 +133,10 @@ class SuiteContext:
         under a fault injected on purpose (layer 3) are the measurement, not a reason to stop.
         """
         self._check_abort()
+        if self.stored is not None:
+            resumed = self.stored.take(layer, suite, item.case.id, item.variant)
+            if resumed is not None:
+                return self._resumed(resumed, count_errors)
         self.bus.publish(CaseSent(self.run_id, layer, suite, item.case.id, item.variant))
         self.sent[layer] += 1
         resp = await self.target.send(item.request)
@@ -160,6 +168,18 @@ class SuiteContext:
         if count_errors:
             self.observed += 1
             self.errors += 0 if resp.ok else 1
+        if self.on_progress is not None:
+            self.on_progress(1)
+        self._check_abort()
+        return result
+
+    def _resumed(self, result: CaseResult, count_errors: bool) -> CaseResult:
+        """Count a stored observation as if it had just been made, without sending it."""
+        self.sent[result.layer] += 1
+        self.bus.publish(CaseResumed(result))
+        if count_errors:
+            self.observed += 1
+            self.errors += 1 if result.error_class else 0
         if self.on_progress is not None:
             self.on_progress(1)
         self._check_abort()

@@ -7,7 +7,7 @@ from aichaos.dataset import Case
 from aichaos.errors import ConfigError
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
 from aichaos.probes._summary import failing_cases, latency_metrics
-from aichaos.report import Check, LayerResult, grade
+from aichaos.results import Check, LayerResult, grade
 from aichaos.scoring import build_scorer, proportion_ci
 
 

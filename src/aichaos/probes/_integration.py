@@ -47,7 +47,7 @@ from aichaos.faults import Toxic, build_toxic
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
 from aichaos.probes._summary import reproduce_command
 from aichaos.proxy import ChaosProxy, TrafficRecord
-from aichaos.report import Check, FailingCase, LayerResult
+from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import build_scorer
 from aichaos.targets import NO_CACHE, Target, TargetRequest, TargetResponse
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
-from aichaos._events import CaseResult, Event
+from aichaos._events import CaseResult, ReceiverStarted
 from aichaos.config import ObservabilityLayer, ScorerSpec
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
 from aichaos.probes._summary import failing_cases, latency_metrics
-from aichaos.report import Check, LayerResult
+from aichaos.results import Check, LayerResult
 from aichaos.scoring import build_scorer
 from aichaos.targets import NO_CACHE
 from aichaos.telemetry import (
@@ -48,15 +48,6 @@ FAULT_TOXIC = "aichaos_observability_fault"
 
 #: pause after the receiver starts beyond ``clock_skew_s`` before the first request, s
 SETTLE_MARGIN_S = 0.25
-
-
-@dataclass(slots=True)
-class ReceiverStarted(Event):
-    """The OTLP receiver listens: the target's ``OTEL_EXPORTER_OTLP_ENDPOINT`` must be
-    ``endpoint`` (published so the console can tell the user)."""
-
-    run_id: str
-    endpoint: str
 
 
 @suites.register("observability", summary="OTLP GenAI telemetry, Prometheus and fault "

@@ -23,7 +23,7 @@ from aichaos.errors import PluginError
 from aichaos.perturb import Perturbation, build_perturbations, is_clarification, to_transport
 from aichaos.probes._base import PlannedCase, ProbeSuite, SuiteContext, suites
 from aichaos.probes._summary import failing_cases, latency_metrics
-from aichaos.report import Check, FailingCase, LayerResult
+from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import Score, Scorer, build_scorer, proportion_ci, similarity
 
 _EXAMPLE_CHARS = 400  # longer example texts are cut for the reports (long_input is ~10k)

@@ -45,7 +45,7 @@ from aichaos.probes._safety_cases import (
     scan_log,
 )
 from aichaos.probes._summary import latency_metrics, reproduce_command
-from aichaos.report import Check, FailingCase, LayerResult
+from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import Estimate, mask_pii, proportion_ci
 from aichaos.scoring._judge import JudgeError, LLMJudge
 from aichaos.scoring._safety import (

@@ -56,10 +56,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass
 from typing import Any
 
-from aichaos._events import Event
+from aichaos._events import LoadProgressed, LoadStepFinished
 from aichaos.config import Experiment, ScaleLayer, Slos
 from aichaos.dataset import Case
 from aichaos.errors import ConfigError
@@ -85,43 +84,8 @@ from aichaos.probes._scale_engine import (
     engine_flags,
     scale_engine,
 )
-from aichaos.report import Check, FailingCase, LayerResult
+from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.targets import NoCacheTarget
-
-
-@dataclass(slots=True)
-class LoadProgressed(Event):
-    """Load requests of the layer-6 suite completed since the last report (about every 0.5 s
-    during a step), for the run's progress bar: ``completed`` requests, counted against
-    :meth:`ScaleSuite.planned_count`."""
-
-    run_id: str
-    completed: int
-
-
-@dataclass(slots=True)
-class LoadStepFinished(Event):
-    """One load step of the layer-6 suite finished (published once per step).
-
-    Attributes:
-        run_id: the run.
-        step: 0-based step index; steps: steps planned.
-        offered_rps: offered rate, req/s (None for a closed loop).
-        achieved_rps, goodput_rps: completions and good completions per second in the window.
-        latency_p95_s: p95 E2E from the scheduled send, seconds (None: nothing completed).
-        error_rate: errors / scheduled requests.
-        saturated: the knee rule fired on this step.
-    """
-
-    run_id: str
-    step: int
-    steps: int
-    offered_rps: float | None
-    achieved_rps: float
-    goodput_rps: float
-    latency_p95_s: float | None
-    error_rate: float
-    saturated: bool
 
 
 class SuiteInterrupted(asyncio.CancelledError):

@@ -20,7 +20,7 @@ from typing import Any
 from aichaos.config import ScaleLayer, TargetConfig
 from aichaos.errors import ConfigError
 from aichaos.load import RayEngine
-from aichaos.report import LayerResult
+from aichaos.results import LayerResult
 from aichaos.targets import NoCacheTarget, Target, build_target
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aichaos._events import CaseResult
-from aichaos.report import FailingCase
+from aichaos.results import FailingCase
 from aichaos.scoring import percentile
 
 

@@ -6,8 +6,9 @@ Use :class:`ChaosProxy` in-process, its control REST API (Toxiproxy's shape) ove
 
 from aichaos.proxy._client import ProxyClient
 from aichaos.proxy._control import build_app
-from aichaos.proxy._server import ChaosProxy, Proxy, parse_listen
+from aichaos.proxy._server import ChaosProxy, Proxy
 from aichaos.proxy._traffic import TrafficLog, TrafficRecord
+from aichaos.proxy._types import parse_listen
 
 __all__ = [
     "ChaosProxy",

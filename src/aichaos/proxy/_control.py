@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
@@ -34,10 +34,7 @@ from prometheus_client.registry import Collector
 
 from aichaos.errors import PluginError, ProxyError
 from aichaos.faults import describe_types
-from aichaos.proxy._server import parse_listen
-
-if TYPE_CHECKING:
-    from aichaos.proxy._server import ChaosProxy
+from aichaos.proxy._types import ProxyController, parse_listen
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -45,7 +42,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class _ProxyCollector(Collector):
     """Builds the metrics from the proxies' counters at scrape time (no hot-path cost)."""
 
-    def __init__(self, chaos: ChaosProxy) -> None:
+    def __init__(self, chaos: ProxyController) -> None:
         self.chaos = chaos
 
     def collect(self) -> Iterator[Metric]:
@@ -105,7 +102,7 @@ async def _json(request: web.Request) -> dict[str, Any]:
     return doc
 
 
-def build_app(chaos: ChaosProxy) -> web.Application:
+def build_app(chaos: ProxyController) -> web.Application:
     """The control API as an aiohttp application bound to ``chaos``."""
     registry = CollectorRegistry(auto_describe=True)
     registry.register(_ProxyCollector(chaos))
@@ -190,7 +187,7 @@ def build_app(chaos: ChaosProxy) -> web.Application:
     return app
 
 
-async def start_control(chaos: ChaosProxy, listen: str) -> tuple[web.AppRunner, int]:
+async def start_control(chaos: ProxyController, listen: str) -> tuple[web.AppRunner, int]:
     """Serve the control API on ``listen``; returns the runner and the bound port.
 
     Raises:

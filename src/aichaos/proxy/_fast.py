@@ -23,16 +23,14 @@ import asyncio
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, cast
 
 import httptools
 from multidict import CIMultiDict
 
 from aichaos.proxy._traffic import TrafficRecord
-
-if TYPE_CHECKING:
-    from aichaos.proxy._server import Proxy
+from aichaos.proxy._types import ProxyCounters
 
 _HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
                   b"te", b"trailer", b"transfer-encoding", b"upgrade", b"host",
@@ -202,6 +200,26 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()
 
 
+
+class FastProxy(ProxyCounters, Protocol):
+    """One proxy as the fast path uses it (:class:`aichaos.proxy.Proxy` satisfies it)."""
+
+    enabled: bool
+    fast_path: bool
+    upstream: str
+    host_header: bytes
+    upstream_prefix: bytes
+    stopping: asyncio.Event
+    pool: UpstreamPool
+    fast_connections: set[FastConnection]
+
+    def next_id(self) -> str: ...
+
+    def record(self, rec: TrafficRecord) -> None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None: ...
+
+
 class FastConnection(asyncio.Protocol):
     """One client connection: parses requests and forwards the ones no toxic can touch.
 
@@ -211,7 +229,7 @@ class FastConnection(asyncio.Protocol):
             path.
     """
 
-    def __init__(self, proxy: Proxy, handoff: Callable[[], asyncio.Protocol]) -> None:
+    def __init__(self, proxy: FastProxy, handoff: Callable[[], asyncio.Protocol]) -> None:
         self.proxy = proxy
         self._handoff_factory = handoff
         self.transport: asyncio.Transport | None = None

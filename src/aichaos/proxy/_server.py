@@ -17,7 +17,7 @@ import itertools
 import socket
 import struct
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,30 +27,18 @@ from multidict import CIMultiDict
 
 from aichaos.errors import ProxyError
 from aichaos.faults import CutConnection, Exchange, Reply, Toxic
+from aichaos.proxy._control import start_control
 from aichaos.proxy._fast import FastConnection, UpstreamPool
 from aichaos.proxy._traffic import TrafficLog, TrafficRecord
+from aichaos.proxy._types import parse_listen
 
 _HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                   "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"})
 _WHOLE_BODY_MAX = 256 * 1024  # fixed-length bodies up to this size are relayed in one write
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``"host:port"`` (or ``":port"`` / ``"port"``) -> ``(host, port)``; host defaults to
-    127.0.0.1.
-
-    Raises:
-        ProxyError: not ``host:port`` with a port in 0..65535.
-    """
-    host, _, port = listen.rpartition(":")
-    try:
-        num = int(port)
-        if not 0 <= num <= 65535:
-            raise ValueError
-    except ValueError:
-        raise ProxyError(f"listen {listen!r}: expected host:port with port 0..65535") from None
-    return host.strip("[]") or "127.0.0.1", num
-
+#: ``listener(proxy_name, toxic_name, toxic_dict_or_None)``: see :attr:`ChaosProxy.toxic_listeners`
+ToxicListener = Callable[[str, str, dict[str, Any] | None], None]
 
 def _parse_upstream(upstream: str) -> str:
     if "://" not in upstream:
@@ -357,6 +345,12 @@ class ChaosProxy:
         control: ``host:port`` for the control API (loopback), or None for none.
         check_upstream: refuse to add a proxy whose upstream does not accept connections.
         traffic_maxlen: records kept in :attr:`traffic`.
+
+    Attributes:
+        toxic_listeners: callables told of every toxic change, as
+            ``listener(proxy_name, toxic_name, toxic_dict)`` when a toxic is added and
+            ``listener(proxy_name, toxic_name, None)`` when it is removed (also by
+            :meth:`reset`); the runner publishes them as ``ToxicApplied``/``ToxicRemoved``.
     """
 
     def __init__(self, *, seed: int = 42, control: str | None = None,
@@ -369,6 +363,11 @@ class ChaosProxy:
         self._started = False
         self._control_runner: web.AppRunner | None = None
         self.control_port: int | None = None
+        self.toxic_listeners: list[ToxicListener] = []
+
+    def _toxic_changed(self, proxy: str, name: str, toxic: dict[str, Any] | None) -> None:
+        for listener in self.toxic_listeners:
+            listener(proxy, name, toxic)
 
     async def __aenter__(self) -> ChaosProxy:
         await self.start()
@@ -395,8 +394,6 @@ class ChaosProxy:
         self._started = True
         try:
             if self.control is not None:
-                from aichaos.proxy._control import start_control
-
                 self._control_runner, self.control_port = await start_control(self,
                                                                                self.control)
             for proxy in self.proxies.values():
@@ -484,6 +481,7 @@ class ChaosProxy:
         if toxic.name in target.toxics:
             raise ProxyError(f"proxy {proxy!r}: toxic {toxic.name!r} already exists")
         target.toxics[toxic.name] = toxic
+        self._toxic_changed(proxy, toxic.name, toxic.to_dict())
         return toxic
 
     def remove_toxic(self, proxy: str, name: str) -> None:
@@ -498,6 +496,7 @@ class ChaosProxy:
             known = ", ".join(target.toxics) or "none"
             raise ProxyError(f"proxy {proxy!r}: unknown toxic {name!r}; active: {known}")
         toxic.release()
+        self._toxic_changed(proxy, name, None)
 
     def toxics(self, proxy: str) -> list[Toxic]:
         """Active toxics of ``proxy`` in application order."""
@@ -506,5 +505,8 @@ class ChaosProxy:
     def reset(self) -> None:
         """Remove every toxic from every proxy and enable them all (Toxiproxy ``/reset``)."""
         for proxy in self.proxies.values():
+            removed = list(proxy.toxics)
             proxy.clear_toxics()
             proxy.enabled = True
+            for name in removed:
+                self._toxic_changed(proxy.name, name, None)

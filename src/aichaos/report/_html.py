@@ -29,17 +29,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-import aichaos
-from aichaos.report._json import (
-    check_line,
-    fmt_score,
-    fmt_value,
-    jsonable,
-    layers,
-    run_summary,
-    status_line,
-    verdict,
-)
+from aichaos._version import __version__
+from aichaos.report._format import check_line, fmt_score, fmt_value, layers, status_line, verdict
+from aichaos.results import jsonable, run_summary
 
 #: Degradation classes in the order the outcome matrix shows them (DESIGN.md, layer 3).
 OUTCOME_CLASSES = ("correct", "fallback", "error", "hang", "crash")
@@ -409,7 +401,7 @@ def render_html(
     grade = str(overall.get("grade") or "-")
     experiment = jsonable(journal.get("experiment") or {})
     context = {
-        "version": aichaos.__version__,
+        "version": __version__,
         "title": str(summary["title"] or "aichaos run"),
         "summary": summary,
         "status_line": status_line(journal),

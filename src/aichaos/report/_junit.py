@@ -24,7 +24,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from aichaos.report._json import check_line, fmt_score, layers, run_summary
+from aichaos.report._format import check_line, fmt_score, layers
+from aichaos.results import run_summary
 
 _FAILURE_TYPE = "ThresholdNotMet"
 # Characters XML 1.0 forbids anywhere (perturbed inputs can carry them); dropped on output.

@@ -13,16 +13,16 @@ import html
 import re
 from typing import Any
 
-from aichaos.report._json import (
+from aichaos.report._format import (
     check_line,
     failed_checks,
     fmt_score,
     headline,
     layers,
-    run_summary,
     status_line,
     verdict,
 )
+from aichaos.results import run_summary
 
 #: Failing cases listed per layer.
 CASES_PER_LAYER = 5

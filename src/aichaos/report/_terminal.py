@@ -14,16 +14,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from aichaos.report._json import (
+from aichaos.report._format import (
     check_line,
     failed_checks,
     fmt_score,
     headline,
     layers,
-    run_summary,
     status_line,
     verdict,
 )
+from aichaos.results import run_summary
 
 #: Failing cases printed per layer.
 CASES_PER_LAYER = 5

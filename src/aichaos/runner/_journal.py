@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from aichaos import __version__
+from aichaos._version import __version__
 
 
 def iso(ts: float) -> str:

@@ -14,16 +14,33 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aichaos._events import ActivityEnded, ActivityStarted, EventBus, RunEnded, RunStarted
+from aichaos._events import (
+    ActivityEnded,
+    ActivityStarted,
+    CaseResult,
+    EventBus,
+    RunEnded,
+    RunStarted,
+    ToxicApplied,
+    ToxicRemoved,
+)
 from aichaos.config import Experiment
 from aichaos.dataset import Case, load_dataset
-from aichaos.errors import AIChaosError, ConfigError
-from aichaos.probes import MIN_FIRM_SAMPLE, ProbeSuite, RunAborted, SuiteContext, suites
+from aichaos.errors import AIChaosError, ConfigError, RollbackError
+from aichaos.probes import (
+    MIN_FIRM_SAMPLE,
+    ProbeSuite,
+    RunAborted,
+    StoredCases,
+    SuiteContext,
+    suites,
+)
 from aichaos.proxy import ChaosProxy
-from aichaos.report import LAYERS, LayerResult, Scorecard
+from aichaos.results import LAYERS, LayerResult, Scorecard
 from aichaos.runner._hypothesis import check_hypothesis
 from aichaos.runner._journal import ActivityRecord, iso, new_journal
 from aichaos.targets import Target, build_target
@@ -63,15 +80,21 @@ def experiment_summary(experiment: Experiment, target: Target) -> dict[str, Any]
     return data
 
 
-def validate_suites(experiment: Experiment, cases: list[Case]) -> list[ProbeSuite]:
+def validate_suites(experiment: Experiment, cases: list[Case],
+                    only: Collection[str] | None = None) -> list[ProbeSuite]:
     """Build the enabled layers' suites and run each one's checks; nothing is sent.
+
+    Args:
+        experiment: the experiment.
+        cases: its golden cases.
+        only: layer keys to keep (``capability``, ...); None keeps every enabled layer.
 
     Raises:
         ConfigError: a layer cannot work as configured; the message starts with the
             experiment file when it is known.
     """
     try:
-        run_suites = build_suites(experiment)
+        run_suites = build_suites(experiment, only)
         for suite in run_suites:
             suite.validate(experiment, cases)
     except ConfigError as exc:
@@ -82,8 +105,9 @@ def validate_suites(experiment: Experiment, cases: list[Case]) -> list[ProbeSuit
     return run_suites
 
 
-def build_suites(experiment: Experiment) -> list[ProbeSuite]:
-    """The probe suites of the enabled layers, in layer order.
+def build_suites(experiment: Experiment,
+                 only: Collection[str] | None = None) -> list[ProbeSuite]:
+    """The probe suites of the enabled layers (those in ``only`` when given), in layer order.
 
     Raises:
         ConfigError: a layer is enabled whose suite is not available in this version.
@@ -93,6 +117,8 @@ def build_suites(experiment: Experiment) -> list[ProbeSuite]:
         key = LAYERS[number][0]
         config = getattr(experiment.layers, key)
         if config is None or not getattr(config, "enabled", True):
+            continue
+        if only is not None and key not in only:
             continue
         if key not in suites:
             raise ConfigError(
@@ -111,15 +137,24 @@ class Runner:
         target: an already-built target (tests, demo); built from the experiment otherwise.
         cases: golden cases; loaded from ``experiment.dataset`` otherwise.
         run_id: reuse a run id (default: a new one).
+        layers: layer keys to run (a subset of the enabled ones); None runs every enabled one.
+        resume: observations stored by an interrupted run of ``run_id``: a case of a
+            resumable layer found among them is not sent again (see
+            :data:`aichaos.probes.RESUMABLE_LAYERS`). The run publishes
+            ``RunStarted(resumed=True)``.
     """
 
     def __init__(self, experiment: Experiment, bus: EventBus, *, target: Target | None = None,
-                 cases: list[Case] | None = None, run_id: str | None = None) -> None:
+                 cases: list[Case] | None = None, run_id: str | None = None,
+                 layers: Collection[str] | None = None,
+                 resume: Iterable[CaseResult] | None = None) -> None:
         self.experiment = experiment
         self.bus = bus
         self.run_id = run_id or new_run_id()
         self._target = target
         self._cases = cases
+        self.layers = None if layers is None else frozenset(layers)
+        self.stored = None if resume is None else StoredCases(resume)
         self.scorecard = Scorecard()
         self._suite_failed = False  # a suite raised: the run cannot be "completed"
 
@@ -135,7 +170,7 @@ class Runner:
                 raise ConfigError(f"{where}dataset: required field is missing (a golden "
                                   "dataset path)")
             self._cases = load_dataset(self.experiment.dataset)
-        run_suites = validate_suites(self.experiment, self._cases)
+        run_suites = validate_suites(self.experiment, self._cases, self.layers)
         target = self._target or build_target(self.experiment.target)
         return target, self._cases, run_suites
 
@@ -169,6 +204,7 @@ class Runner:
         if not deps:
             return None
         proxy = ChaosProxy(seed=self.experiment.runtime.seed)
+        proxy.toxic_listeners.append(self._toxic_changed)
         try:
             for name, dep in deps.items():
                 await proxy.add_proxy(name, dep.listen or "127.0.0.1:0", dep.upstream)
@@ -178,21 +214,28 @@ class Runner:
             raise
         return proxy
 
+    def _toxic_changed(self, dependency: str, name: str, toxic: dict[str, Any] | None) -> None:
+        if toxic is None:
+            self.bus.publish(ToxicRemoved(self.run_id, dependency, name))
+        else:
+            self.bus.publish(ToxicApplied(self.run_id, dependency, toxic))
+
     async def _run(self, target: Target, cases: list[Case], run_suites: list[ProbeSuite],
                    proxy: ChaosProxy | None) -> RunOutcome:
         exp = self.experiment
         summary = experiment_summary(exp, target)
         journal = new_journal(self.run_id, summary)
         ctx = SuiteContext(self.run_id, exp, target, cases, self.bus, exp.runtime.seed,
-                           exp.runtime.concurrency, proxy=proxy)
+                           exp.runtime.concurrency, proxy=proxy, stored=self.stored)
         if proxy is not None:
             async def remove_all_toxics() -> None:
                 proxy.reset()
                 if any(p.toxics for p in proxy.proxies.values()):
-                    raise RuntimeError("toxics still active after reset")
+                    raise RollbackError("toxics still active after reset")
 
             ctx.rollbacks.append(("remove every toxic from the chaos proxy", remove_all_toxics))
-        self.bus.publish(RunStarted(self.run_id, exp.title, exp.runtime.seed, summary))
+        self.bus.publish(RunStarted(self.run_id, exp.title, exp.runtime.seed, summary,
+                                    resumed=self.stored is not None))
         started = time.time()
         status = "completed"
         try:

@@ -140,8 +140,10 @@ class ResultStore:
         bus.subscribe(RunEnded, self.on_run_ended)
 
     def on_run_started(self, event: RunStarted) -> None:
-
-
+        if event.resumed:  # the interrupted run's row exists: it is running again
+            self._execute(runs.update().where(runs.c.run_id == event.run_id).values(
+                status="running", ended_at=None, experiment=self._dumps(event.experiment)))
+            return
         self._execute(runs.insert().values(
             run_id=event.run_id, title=event.title, seed=event.seed, status="running",
             deviated=False, started_at=time.time(), experiment=self._dumps(event.experiment),
@@ -149,19 +151,23 @@ class ResultStore:
 
     def on_case(self, event: CaseObserved) -> None:
         r = event.result
+        text = {"input": self._clean(r.input), "output": self._clean(r.output),
+                "error": self._clean(r.error)}
+        # whether masking changed the stored text: a resumed run re-sends such a case, as a
+        # masked answer would not judge as the real one did
+        masked = any(text[k] != getattr(r, k) for k in text)
         self._execute(cases.insert().values(
             run_id=r.run_id, layer=r.layer, suite=r.suite, case_id=r.case_id, variant=r.variant,
-            input=self._clean(r.input), expected=json.dumps(r.expected, ensure_ascii=False),
-            output=self._clean(r.output), passed=r.passed, score=r.score,
-            scores=json.dumps(r.scores), error_class=r.error_class, error=self._clean(r.error),
+            input=text["input"], expected=json.dumps(r.expected, ensure_ascii=False),
+            output=text["output"], passed=r.passed, score=r.score,
+            scores=json.dumps(r.scores), error_class=r.error_class, error=text["error"],
             status=r.status, e2e_s=r.e2e_s, ttft_s=r.ttft_s, input_tokens=r.input_tokens,
             output_tokens=r.output_tokens, finish_reason=r.finish_reason, seed=r.seed,
-            metadata=self._dumps(r.metadata), created_at=r.timestamp,
+            metadata=self._dumps({**r.metadata, "stored_masked": masked}),
+            created_at=r.timestamp,
         ))
 
     def on_run_ended(self, event: RunEnded) -> None:
-
-
         overall = event.scorecard.get("overall", {})
         self._execute(runs.update().where(runs.c.run_id == event.run_id).values(
             status=event.status, deviated=event.deviated, ended_at=time.time(),
@@ -182,6 +188,27 @@ class ResultStore:
                 cases.select().where(cases.c.run_id == run_id).order_by(cases.c.id)
             ).mappings().all()
         return [dict(r) for r in rows]
+
+    def delete_cases(self, run_id: str, ids: Iterable[int]) -> int:
+        """Delete ``cases`` rows of ``run_id`` by row id (a resumed run re-measures them).
+
+        Returns:
+            rows deleted.
+
+        Raises:
+            StoreError: the delete failed.
+        """
+        chosen = list(ids)
+        if not chosen:
+            return 0
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(cases.delete().where(cases.c.run_id == run_id)
+                                      .where(cases.c.id.in_(chosen)))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store {_safe_url(self.url)}: delete failed: {_first(exc)}"
+                             ) from exc
+        return int(result.rowcount or 0)
 
     def latest_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest runs, newest first."""

@@ -25,7 +25,7 @@ from safety_apps import (
 from aichaos.config import parse_experiment
 from aichaos.dataset import load_dataset
 from aichaos.demo import free_port
-from aichaos.report import LayerResult
+from aichaos.results import LayerResult
 from aichaos.runner import EventBus, Runner
 from tests_support import ROOT
 

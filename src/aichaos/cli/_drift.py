@@ -9,18 +9,24 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from aichaos.drift._baseline import pin_baseline, resolve_run
-from aichaos.drift._compare import Comparison
-from aichaos.drift._compare import compare as compare_runs
-from aichaos.drift._watch import IterationStats, WatchMetrics
-from aichaos.drift._watch import watch as watch_loop
+from aichaos.drift import (
+    METRICS,
+    Comparison,
+    IterationStats,
+    WatchMetrics,
+    pin_baseline,
+    resolve_run,
+)
+from aichaos.drift import compare as compare_runs
+from aichaos.drift import watch as watch_loop
 from aichaos.errors import AIChaosError, ConfigError
 from aichaos.store import ResultStore, default_url
 
@@ -108,8 +114,6 @@ def compare(
                 raise ConfigError(f"RUN_A and RUN_B are the same run ({a})")
             chosen = list(metric) if metric else None
             if not embeddings:
-                from aichaos.drift._compare import METRICS
-
                 chosen = [m for m in (chosen or METRICS) if m != "output_embedding"]
             directions: dict[str, str | None] = {}
             for flag in direction or []:
@@ -153,8 +157,8 @@ def watch(
 
     Exit codes: 0 no alarm, 1 an alarm was raised, 2 bad input, 130 interrupted.
     """
-    from aichaos.cli._execute import secrets_of
     from aichaos.config import load_experiment
+    from aichaos.session import secrets_of
 
     if webhook is not None and not webhook.startswith(("http://", "https://")):
         raise _fail(f"--webhook: expected an http(s) URL, got {webhook!r}")
@@ -187,4 +191,5 @@ def watch(
     raise typer.Exit(outcome.exit_code)
 
 
-commands = [compare, watch]
+#: the top-level commands this module adds to ``aichaos``
+commands: list[Callable[..., Any]] = [compare, watch]

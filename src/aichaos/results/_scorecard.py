@@ -1,15 +1,22 @@
 """The scorecard: one score per layer of the AI Production Readiness Stack.
 
-Scores run 0-100 and map to letter grades on the common US academic scale (A >= 90,
-B >= 80, C >= 70, D >= 60, else F). Overall readiness is the weakest *measured* layer: a chain
-breaks at its weakest link (shared/DESIGN.md). A layer that was not run is "not measured",
-never a pass, and an assessment with no measured layer has no overall grade.
+Scores run 0-100 and map to letter grades (:mod:`aichaos.results._grades`). Overall readiness
+is the weakest *measured* layer: a chain breaks at its weakest link (shared/DESIGN.md). A layer
+that was not run is "not measured", never a pass, and an assessment with no measured layer has
+no overall grade.
+
+Fields for the verdict work (per check an interval and decided/open, per layer a grade range
+and per-case scores, per failing case its outcome and replay spec) default to None: "not
+computed". A suite fills them when it measures them; nothing here invents a value.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from aichaos.results._evidence import Interval, Outcome, ReplaySpec
+from aichaos.results._grades import GradeRange, grade
 
 LAYERS: dict[int, tuple[str, str]] = {
     1: ("capability", "Model capability"),
@@ -19,18 +26,6 @@ LAYERS: dict[int, tuple[str, str]] = {
     5: ("observability", "Observability"),
     6: ("scale", "Scalability & cost"),
 }
-
-GRADE_FLOORS: tuple[tuple[float, str], ...] = ((90, "A"), (80, "B"), (70, "C"), (60, "D"))
-
-
-def grade(score: float | None) -> str:
-    """Letter grade for a 0-100 score; ``"-"`` when the score is None (not measured)."""
-    if score is None:
-        return "-"
-    for floor, letter in GRADE_FLOORS:
-        if score >= floor:
-            return letter
-    return "F"
 
 
 @dataclass(slots=True)
@@ -45,6 +40,11 @@ class Check:
         unit: unit of ``value`` (``ratio``, ``s``, ``ms``, ``req/s``, ...).
         message: one line explaining the verdict, including failing-case counts.
         cases: ids of the failing cases (reproductions live in the store and JSON report).
+        interval: confidence interval on ``value``; None when not computed.
+        decided: True when ``interval`` excludes the threshold, False when it is still open,
+            None when not computed.
+        not_measured: why the check could not be measured (nothing to exercise), else None.
+        replay: how to re-send the case behind the verdict, when there is one.
     """
 
     name: str
@@ -54,11 +54,21 @@ class Check:
     unit: str = ""
     message: str = ""
     cases: list[str] = field(default_factory=list)
+    interval: Interval | None = None
+    decided: bool | None = None
+    not_measured: str | None = None
+    replay: ReplaySpec | None = None
 
 
 @dataclass(slots=True)
 class FailingCase:
-    """A failing case with a one-line reproduction (``aichaos replay RUN CASE``)."""
+    """A failing case with a one-line reproduction (``aichaos replay RUN CASE``).
+
+    Attributes:
+        outcome: what the request observably did; None when not classified.
+        score: the case's 0..1 score (its requests averaged); None when not computed.
+        replay: the structured form of ``reproduce``; None when not recorded.
+    """
 
     case_id: str
     variant: str
@@ -66,6 +76,9 @@ class FailingCase:
     output: str
     reason: str
     reproduce: str
+    outcome: Outcome | None = None
+    score: float | None = None
+    replay: ReplaySpec | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +93,10 @@ class LayerResult:
         failing: failing cases, worst first.
         note: why the layer was not measured, or caveats.
         details: suite-specific tables for the reports (e.g. per-perturbation rows).
+        interval: confidence interval on ``score`` (0-100); None when not computed.
+        grade_range: the grades ``interval`` spans (firm or a range); None when not computed.
+        case_scores: case id -> 0..1 score (a case's requests averaged); None when not
+            computed.
     """
 
     layer: int
@@ -89,6 +106,9 @@ class LayerResult:
     failing: list[FailingCase] = field(default_factory=list)
     note: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    interval: Interval | None = None
+    grade_range: GradeRange | None = None
+    case_scores: dict[str, float] | None = None
 
     @property
     def key(self) -> str:
@@ -109,11 +129,19 @@ class LayerResult:
 
 @dataclass(slots=True)
 class Scorecard:
-    """All six layers (unmeasured ones included) and the overall verdict."""
+    """All six layers (unmeasured ones included) and the overall verdict.
+
+    Attributes:
+        layers: layer number -> result.
+        interval: interval on the overall score (0-100); None when not computed.
+        grade_range: the grades ``interval`` spans; None when not computed.
+    """
 
     layers: dict[int, LayerResult] = field(
         default_factory=lambda: {n: LayerResult(n, note="not measured") for n in LAYERS}
     )
+    interval: Interval | None = None
+    grade_range: GradeRange | None = None
 
     def set(self, result: LayerResult) -> None:
         self.layers[result.layer] = result
@@ -145,6 +173,8 @@ class Scorecard:
                 "weakest_layer": weakest.key if weakest else None,
                 "measured_layers": sum(r.measured for r in self.layers.values()),
                 "layers": len(self.layers),
+                "interval": _interval(self.interval),
+                "grade_range": None if self.grade_range is None else str(self.grade_range),
             },
             "layers": [
                 {
@@ -159,7 +189,14 @@ class Scorecard:
                     "checks": [asdict(c) for c in r.checks],
                     "failing": [asdict(f) for f in r.failing],
                     "details": r.details,
+                    "interval": _interval(r.interval),
+                    "grade_range": None if r.grade_range is None else str(r.grade_range),
+                    "case_scores": r.case_scores,
                 }
                 for r in (self.layers[n] for n in sorted(self.layers))
             ],
         }
+
+
+def _interval(interval: Interval | None) -> dict[str, Any] | None:
+    return None if interval is None else asdict(interval)

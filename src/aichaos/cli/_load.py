@@ -15,13 +15,20 @@ from rich.table import Table
 
 from aichaos.config import Slos, Tolerance
 from aichaos.errors import AIChaosError, ConfigError
-from aichaos.load._context import ContextProbeResult, approx_tokens, probe_context_window
-from aichaos.load._cost import estimate_step_cost, lookup_price
-from aichaos.load._engine import LoadProgress, StepSpec, TokenCounter, run_step
-from aichaos.load._http import RawHttpTarget
-from aichaos.load._ray import RayEngine
-from aichaos.load._results import StepResult, SweepResult
-from aichaos.load._sweep import run_sweep
+from aichaos.load import (
+    LoadProgress,
+    RawHttpTarget,
+    RayEngine,
+    StepResult,
+    StepSpec,
+    SweepResult,
+    TokenCounter,
+    approx_tokens,
+    drive_load,
+    estimate_step_cost,
+    lookup_price,
+    probe_target_context,
+)
 
 app = typer.Typer(help="Load generation: rates, sweeps, saturation and cost (layer 6).",
                   no_args_is_help=True)
@@ -182,7 +189,7 @@ def context(
     try:
         target = RawHttpTarget(url, mode=mode, model=model, max_tokens=max_tokens,
                                timeout_s=timeout)
-        res = asyncio.run(_probe(target, window))
+        res = asyncio.run(probe_target_context(target, window))
     except AIChaosError as exc:
         _err.print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(2) from None
@@ -201,14 +208,6 @@ def context(
         console.print("silent truncation: the answer ignored the end of a long input")
     if json_out is not None:
         json_out.write_text(json.dumps(res.to_dict(), indent=2))
-
-
-async def _probe(target: RawHttpTarget, window: int) -> ContextProbeResult:
-    try:
-        await target.check()
-        return await probe_context_window(target, window)
-    finally:
-        await target.aclose()
 
 
 class StepBars:
@@ -257,29 +256,9 @@ def _workers_table(described: dict[str, Any]) -> Table:
 
 async def _drive(target: RawHttpTarget, inputs: list[str], spec: StepSpec, rates: list[float],
                  slos: Slos | None, counter: TokenCounter | None,
-                 runner: RayEngine | None) -> SweepResult:
-    await target.check()
+                 engine: RayEngine | None) -> SweepResult:
     # on stderr, so the table and --json output on stdout stay clean
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
                   TextColumn("{task.fields[info]}"), console=_err, transient=True) as bar:
-        progress = StepBars(bar)
-        try:
-            if spec.profile == "closed":
-                sweep = SweepResult()
-                try:
-                    sweep.steps.append(await (runner or run_step)(target, inputs, spec, slos=slos,
-                                                      progress=progress, token_counter=counter,
-                                                      token_counter_name="chars/4"))
-                except asyncio.CancelledError:
-                    sweep.interrupted = True
-                    task = asyncio.current_task()
-                    if task is not None:
-                        task.uncancel()
-                return sweep
-            return await run_sweep(target, inputs, rates, spec, slos=slos, progress=progress,
-                                   token_counter=counter, token_counter_name="chars/4",
-                                   engine=runner)
-        finally:
-            await target.aclose()
-            if runner is not None:  # its actors, and the local Ray it started
-                await asyncio.shield(runner.aclose())
+        return await drive_load(target, inputs, spec, rates, slos=slos, token_counter=counter,
+                                engine=engine, progress=StepBars(bar))

@@ -13,8 +13,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from aichaos.probes import LoadProgressed, LoadStepFinished, ReceiverStarted
-from aichaos.runner import ActivityEnded, ActivityStarted, CaseObserved, EventBus, RunStarted
+from aichaos._events import (
+    ActivityEnded,
+    ActivityStarted,
+    CaseObserved,
+    CaseResumed,
+    EventBus,
+    LoadProgressed,
+    LoadStepFinished,
+    ReceiverStarted,
+    RunStarted,
+)
 
 _STATUS_STYLE = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
 
@@ -35,6 +44,7 @@ class ConsoleProgress:
         bus.subscribe(RunStarted, self._started)
         bus.subscribe(ActivityStarted, self._activity_started)
         bus.subscribe(CaseObserved, self._case)
+        bus.subscribe(CaseResumed, self._case)
         bus.subscribe(ActivityEnded, self._activity_ended)
         bus.subscribe(ReceiverStarted, self._receiver)
         bus.subscribe(LoadStepFinished, self._load_step)
@@ -65,15 +75,16 @@ class ConsoleProgress:
                            "OTEL_EXPORTER_OTLP_ENDPOINT at it")
 
     def _started(self, event: RunStarted) -> None:
-        self.console.print(f"[bold]aichaos[/] run [cyan]{event.run_id}[/]: {event.title} "
-                           f"(seed {event.seed})")
+        resumed = " [yellow]resumed[/]" if event.resumed else ""
+        self.console.print(f"[bold]aichaos[/] run [cyan]{event.run_id}[/]{resumed}: "
+                           f"{event.title} (seed {event.seed})")
 
     def _activity_started(self, event: ActivityStarted) -> None:
         if event.kind == "rollback":
             return
         self._task = self.progress.add_task(event.name, total=event.total, errors=0)
 
-    def _case(self, event: CaseObserved) -> None:
+    def _case(self, event: CaseObserved | CaseResumed) -> None:
         if self._task is not None:
             errors = int(event.result.error_class is not None)
             task = next((t for t in self.progress.tasks if t.id == self._task), None)

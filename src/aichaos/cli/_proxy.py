@@ -1,6 +1,6 @@
 """``aichaos proxy``: run chaos proxies and drive a running one's control API.
 
-Mounted by the main CLI as ``aichaos proxy``; usable alone as ``python -m aichaos.proxy._cli``.
+Mounted by the main CLI as ``aichaos proxy``; usable alone as ``python -m aichaos.cli._proxy``.
 Expected errors print one line (``error: ...``) and exit 2 (bad input) or 1 (proxy trouble).
 """
 
@@ -18,8 +18,7 @@ import typer
 
 from aichaos.errors import AIChaosError, ConfigError
 from aichaos.faults import describe_types
-from aichaos.proxy._client import ProxyClient
-from aichaos.proxy._server import ChaosProxy
+from aichaos.proxy import ChaosProxy, ProxyClient
 
 app = typer.Typer(name="proxy", help="Chaos proxy: HTTP faults in front of dependencies.",
                   no_args_is_help=True)
