@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import logging
 import math
 import os
 import socket
@@ -214,6 +215,11 @@ class RayEngine:
         ray = self._ray
         if ray.is_initialized():
             return
+        # ray.init runs off the main thread (see start), so Ray leaves the process's SIGTERM
+        # handler alone (aichaos's own stops what it started); its warning saying so is noise
+        quiet = _DropMessage("SIGTERM handler is not set")
+        worker_log = logging.getLogger("ray._private.worker")
+        worker_log.addFilter(quiet)
         try:
             if self.address is None:
                 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home
@@ -227,6 +233,8 @@ class RayEngine:
             where = "a local Ray" if self.address is None else f"Ray at {self.address!r}"
             raise ConfigError(f"engine ray: cannot start or reach {where}: "
                               f"{type(exc).__name__}: {_first_line(exc)}") from exc
+        finally:
+            worker_log.removeFilter(quiet)
 
     async def _reachable(self) -> None:
         """A ``host:port`` address must accept TCP connections (``ray.init`` would retry a dead
@@ -463,6 +471,17 @@ async def _in_daemon_thread(fn: Callable[[], None], timeout_s: float,
 
     threading.Thread(target=work, name="aichaos-ray-init", daemon=True).start()
     await asyncio.wait_for(asyncio.shield(done), timeout_s)
+
+
+class _DropMessage(logging.Filter):
+    """Drops log records whose message starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
 
 
 def _first_line(exc: BaseException) -> str:
