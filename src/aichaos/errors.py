@@ -14,6 +14,7 @@ Tree::
     ├── TargetError            the system under test cannot be used at all (exit code 2)
     │   └── TargetUnreachable  nothing answers at the target's address
     ├── ProxyError             the chaos proxy cannot start or be controlled
+    ├── EngineError            a load engine failed mid-step (a Ray worker or cluster lost)
     ├── StoreError             the results database cannot be opened or written
     └── RollbackError          a rollback failed; the run is failed
 """
@@ -47,6 +48,11 @@ class TargetError(AIChaosError):
 
 class TargetUnreachable(TargetError):
     """Nothing answers at the target's address (connection refused, DNS failure)."""
+
+
+class EngineError(AIChaosError):
+    """A load engine failed while running a step: a Ray worker died or its cluster went away
+    (the target's own failures are observations, never this)."""
 
 
 class ProxyError(AIChaosError):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from aichaos.errors import ConfigError
 from aichaos.load import (
     LoadProgress,
     RawHttpTarget,
@@ -22,6 +23,7 @@ from aichaos.load import (
     run_sweep,
     split_spec,
 )
+from sleep_upstream import sleep_upstream
 
 
 def test_constant_split_interleaves_into_the_original_schedule():
@@ -100,18 +102,26 @@ def url() -> Iterator[str]:
 def ray_local() -> Iterator[None]:
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # one Ray for the module (start-up is the slow part): 2 CPUs, a small object store
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False, object_store_memory=80 * 1024 * 1024)
     yield
     ray.shutdown()
 
 
+@pytest.fixture(scope="module")
+def sleepy() -> Iterator[str]:
+    with sleep_upstream(base_s=0.05, exp_mean_s=0.0, capacity=64) as url:
+        yield url
+
+
 async def test_ray_engine_sweep_merges_workers(url: str, ray_local: None) -> None:
-    engine = RayEngine(functools.partial(RawHttpTarget, url, timeout_s=5), workers=2,
-                       start_delay_s=1.0)
-    spec = StepSpec(profile="constant", duration_s=0.5)
     seen: list[LoadProgress] = []
-    sweep = await run_sweep(None, ["x"], [40, 80], spec, engine=engine,  # type: ignore[arg-type]
-                            stop_after_saturated=0, progress=seen.append)
+    async with RayEngine(functools.partial(RawHttpTarget, url, timeout_s=5), workers=2,
+                         start_delay_s=1.0) as engine:
+        spec = StepSpec(profile="constant", duration_s=0.5)
+        sweep = await run_sweep(None, ["x"], [40, 80], spec,  # type: ignore[arg-type]
+                                engine=engine, stop_after_saturated=0, progress=seen.append)
     assert [s.offered_rps for s in sweep.steps] == [40, 80]
     # a time-based bar per step: start, ticks while the workers run, the merged result
     assert [(p.step, p.phase) for p in seen if p.phase != "running"] == [
@@ -124,3 +134,54 @@ async def test_ray_engine_sweep_merges_workers(url: str, ray_local: None) -> Non
         assert step.histograms["e2e"].count == n
         assert step.users == 256
         assert step.p("e2e", 50) < 0.5
+
+    # two actors on this machine: one clock, so each estimate's bound must hold 0
+    described = engine.describe()
+    assert described["name"] == "ray" and described["started_local"] is False
+    for step, merged in zip(described["steps"], sweep.steps, strict=True):
+        workers = step["workers"]
+        assert [w["worker"] for w in workers] == [0, 1]
+        assert len({w["pid"] for w in workers}) == 2  # two processes
+        assert sum(w["scheduled"] for w in workers) == merged.scheduled
+        for w in workers:
+            assert abs(w["clock_offset_s"]) <= w["clock_error_s"] + 1e-6
+            assert 0 < w["clock_rtt_s"] < 0.5
+            assert -0.05 < w["start_lag_s"] < 0.5
+
+
+async def test_ray_workers_time_from_the_scheduled_send(sleepy: str, ray_local: None) -> None:
+    # 1 request in flight per worker, 50 ms each, 30 req/s offered per worker: each worker can
+    # answer 20 req/s, so its later requests wait for the slot; a latency timed from the
+    # actual send would hide that wait (coordinated omission)
+    spec = StepSpec(profile="poisson", rate_rps=60, duration_s=1.0, concurrency=2, seed=5,
+                    drain_timeout_s=10)
+    async with RayEngine(functools.partial(RawHttpTarget, sleepy + "/", timeout_s=10),
+                         workers=2, start_delay_s=0.5) as engine:
+        merged = await engine(None, ["x"], spec)
+        # an error raised inside a worker comes back as one line, and the actors are stopped
+        engine.factory = functools.partial(RawHttpTarget, "ftp://nowhere/")
+        with pytest.raises(ConfigError) as info:
+            await engine(None, ["x"], spec)
+        assert not engine._actors
+    assert str(info.value).startswith("engine ray: in a worker: load url: expected http://")
+    assert "\n" not in str(info.value) and len(engine.describe()["steps"]) == 1
+    parts = engine.describe()["steps"][0]["workers"]
+    assert [p["offered_rps"] for p in parts] == [30, 30]
+    assert merged.scheduled == sum(p["scheduled"] for p in parts) > 30
+    assert merged.ok == merged.completed == merged.scheduled
+    assert merged.histograms["e2e"].count == merged.completed
+    service, e2e = merged.p("service", 50), merged.p("e2e", 50)
+    assert service is not None and e2e is not None
+    assert 0.045 < service < 0.1
+    assert e2e > 2 * service  # the wait for the slot counts
+    assert merged.p("queue_delay", 90) > 0.1  # type: ignore[operator]
+
+
+async def test_ray_engine_errors_are_one_line(url: str, ray_local: None) -> None:
+    with pytest.raises(ConfigError, match=r"ray workers: expected >= 1, got 0"):
+        RayEngine(functools.partial(RawHttpTarget, url), workers=0)
+    # more workers than the cluster has CPUs: they cannot all start, said in one line
+    engine = RayEngine(functools.partial(RawHttpTarget, url), workers=3, start_timeout_s=3)
+    with pytest.raises(ConfigError, match=r"3 workers did not start within 3 s .*has 2\b"):
+        await engine.start()
+    await engine.aclose()

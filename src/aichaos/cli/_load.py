@@ -6,7 +6,7 @@ import asyncio
 import functools
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -98,15 +98,20 @@ def run(
     json_out: Annotated[Path | None, typer.Option("--json", help="write results here")] = None,
     estimate_tokens: Annotated[bool, typer.Option(help="when a response has no usage, count "
                                                  "output tokens as chars/4")] = True,
-    engine: Annotated[str, typer.Option(help="asyncio (this process) or ray")] = "asyncio",
+    engine: Annotated[str, typer.Option(help="local (this process; alias asyncio) or ray "
+                                             "(Ray actors, histograms merged)")] = "local",
     workers: Annotated[int, typer.Option(help="Ray workers per step (--engine ray)")] = 2,
-    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address; default: "
-                                                    "start or join a local instance")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (host:6379, "
+                                                    "ray://host:10001, auto); default: a "
+                                                    "local Ray started for this command")
+                           ] = None,
 ) -> None:
     """Send load to URL: one step per rate (a sweep stops once saturated), or closed loop."""
     try:
-        if engine not in ("asyncio", "ray"):
-            raise ConfigError(f"--engine: expected asyncio or ray, got {engine!r}")
+        if engine not in ("local", "asyncio", "ray"):
+            raise ConfigError(f"--engine: expected local, asyncio or ray, got {engine!r}")
+        if engine != "ray" and ray_address is not None:
+            raise ConfigError("--ray-address: only applies with --engine ray")
         factory = functools.partial(RawHttpTarget, url, mode=mode, model=model, stream=stream,
                                     max_tokens=max_tokens, timeout_s=timeout)
         target = factory()
@@ -138,6 +143,8 @@ def run(
     if not console.is_terminal:  # files and pipes get the whole table, not 80 columns
         console.width = 160
     console.print(_table(sweep.steps))
+    if runner is not None:
+        console.print(_workers_table(runner.describe()))
     for step in sweep.steps:
         if step.saturation_reasons:
             console.print(f"step {step.index + 1} saturated: "
@@ -152,6 +159,8 @@ def run(
     if sweep.interrupted:
         console.print("interrupted: finished steps kept")
     out = sweep.to_dict()
+    if runner is not None:
+        out["engine"] = runner.describe()
     if price is not None and sweep.steps and sweep.steps[-1].completed:
         est = estimate_step_cost(sweep.steps[-1], price, requests_per_day=requests_per_day or 0,
                                  model=model)
@@ -226,6 +235,23 @@ class StepBars:
         self.bar.update(self.tasks[p.step], completed=done,
                         info=f"done {p.completed}{of}, sent {p.sent}, "
                              f"{p.elapsed_s:.0f}/{p.planned_s:.0f} s")
+
+
+def _workers_table(described: dict[str, Any]) -> Table:
+    """Per step and Ray worker: its share, clock offset vs the driver, start lag, p50."""
+    t = Table(title="ray workers: clock offset vs the driver (NTP-style ping, ± error), ms",
+              box=None)
+    for col in ("step", "worker", "host", "offered", "achieved", "ok", "p50", "offset",
+                "±", "start lag"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for step in described["steps"]:
+        for w in step["workers"]:
+            t.add_row(str(step["step"] + 1), str(w["worker"]), str(w["host"]),
+                      "closed" if w["offered_rps"] is None else f"{w['offered_rps']:g}",
+                      f"{w['achieved_rps']:.1f}", str(w["ok"]), _ms(w["p50_s"]),
+                      f"{w['clock_offset_s'] * 1e3:+.3f}", f"{w['clock_error_s'] * 1e3:.3f}",
+                      _ms(w["start_lag_s"]))
+    return t
 
 
 async def _drive(target: RawHttpTarget, inputs: list[str], spec: StepSpec, rates: list[float],

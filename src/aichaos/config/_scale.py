@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from aichaos.config._base import Strict
 
@@ -60,4 +60,23 @@ class ScaleLayer(Strict):
         0.9, ge=0, le=1, description="scale.goodput check: share of requests at the highest "
         "unsaturated step that must succeed within the per-request SLOs"
     )
+    engine: Literal["local", "ray"] = Field(
+        "local", description="where the load comes from: local = this process's asyncio "
+        "engine; ray = `workers` Ray actors (aichaos.load.RayEngine), histograms merged exactly"
+    )
+    workers: int = Field(2, ge=1, description="engine ray: Ray actors sending the load")
+    ray_address: str | None = Field(
+        None, min_length=1, description="engine ray: address of an existing Ray cluster "
+        "(host:6379, ray://host:10001, auto); default: a local Ray started for the run and "
+        "shut down after it"
+    )
+
+    @model_validator(mode="after")
+    def _ray_options_need_ray(self) -> ScaleLayer:
+        if self.engine != "ray":
+            stray = [f for f in ("workers", "ray_address") if f in self.model_fields_set]
+            if stray:
+                raise ValueError(f"{', '.join(stray)} only apply with engine: ray "
+                                 f"(engine is {self.engine!r})")
+        return self
 

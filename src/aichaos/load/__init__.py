@@ -5,6 +5,7 @@ latency timed from each request's scheduled send (no coordinated omission), HdrH
 percentiles, rate sweeps with knee detection, context-window probes and a token cost model.
 """
 
+from aichaos.load._clock import ClockOffset, estimate_offset
 from aichaos.load._context import (
     ContextCase,
     ContextProbeResult,
@@ -25,9 +26,10 @@ from aichaos.load._drive import drive_load, probe_target_context
 from aichaos.load._engine import LoadProgress, StepSpec, TokenCounter, run_step
 from aichaos.load._histogram import LatencyHistogram
 from aichaos.load._http import RawHttpTarget
+from aichaos.load._intervals import median_interval, poisson_rate_interval
 from aichaos.load._plan import ScalePlan, ScaleResult, plan_from_config, run_scale
 from aichaos.load._profiles import PROFILES, arrival_times
-from aichaos.load._ray import RayEngine, split_spec
+from aichaos.load._ray import RayEngine, WorkerStep, split_spec
 from aichaos.load._results import HISTOGRAMS, StepResult, SweepResult, error_group, merge_steps
 from aichaos.load._sweep import SaturationRule, mark_saturation, run_sweep
 
@@ -36,6 +38,7 @@ __all__ = [
     "DEFAULT_PRICES_DATE",
     "HISTOGRAMS",
     "PROFILES",
+    "ClockOffset",
     "ContextCase",
     "ContextProbeResult",
     "CostEstimate",
@@ -51,17 +54,21 @@ __all__ = [
     "StepSpec",
     "SweepResult",
     "TokenCounter",
+    "WorkerStep",
     "approx_tokens",
     "arrival_times",
     "build_needle_input",
     "drive_load",
     "error_group",
     "estimate_cost",
+    "estimate_offset",
     "estimate_step_cost",
     "lookup_price",
     "mark_saturation",
+    "median_interval",
     "merge_steps",
     "plan_from_config",
+    "poisson_rate_interval",
     "probe_context_window",
     "probe_target_context",
     "run_scale",

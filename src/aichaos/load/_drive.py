@@ -20,7 +20,8 @@ async def drive_load(target: RawHttpTarget, inputs: Sequence[str], spec: StepSpe
                      token_counter_name: str = "chars/4", engine: RayEngine | None = None,
                      progress: Callable[[LoadProgress], None] | None = None) -> SweepResult:
     """Check ``target`` answers, then run a sweep over ``rates`` (or one closed-loop step
-    when ``spec.profile == "closed"``), and close the target.
+    when ``spec.profile == "closed"``), and close the target (and ``engine``: its actors and
+    a local Ray it started).
 
     A cancelled closed-loop step (Ctrl-C) returns what it measured with
     ``SweepResult.interrupted`` set; a sweep keeps its finished steps the same way.
@@ -48,6 +49,8 @@ async def drive_load(target: RawHttpTarget, inputs: Sequence[str], spec: StepSpe
                                token_counter_name=token_counter_name, engine=engine)
     finally:
         await target.aclose()
+        if engine is not None:  # its actors, and the local Ray it started
+            await asyncio.shield(engine.aclose())
 
 
 async def probe_target_context(target: RawHttpTarget, window: int) -> ContextProbeResult:

@@ -17,7 +17,7 @@ from aichaos.load._engine import (
     run_step,
 )
 from aichaos.load._results import SweepResult
-from aichaos.load._sweep import SaturationRule, mark_saturation, run_sweep
+from aichaos.load._sweep import SaturationRule, StepRunner, mark_saturation, run_sweep
 from aichaos.targets import Target
 
 
@@ -115,6 +115,7 @@ async def run_scale(
     token_counter: TokenCounter | None = None,
     token_counter_name: str = "tokenizer",
     progress: ProgressCallback | None = None,
+    engine: StepRunner | None = None,
 ) -> ScaleResult:
     """Run the plan: load steps, then the context probe, then the cost estimate.
 
@@ -131,6 +132,9 @@ async def run_scale(
         token_counter_name: how token sources name the counter (``StepResult.token_source``,
             ``ContextProbeResult.token_estimate``), e.g. ``chars/4``.
         progress: per-step progress (see :func:`run_step`).
+        engine: runs each load step (default the local :func:`run_step`; a
+            :class:`aichaos.load.RayEngine` spreads it over Ray actors); the context probe
+            always runs here, on ``target``.
 
     Returns:
         The :class:`ScaleResult`; after an interrupted sweep it holds the finished steps only.
@@ -140,7 +144,7 @@ async def run_scale(
     """
     if plan.spec.profile == "closed":
         sweep = SweepResult()
-        step = await run_step(target, inputs, plan.spec, slos=slos,
+        step = await (engine or run_step)(target, inputs, plan.spec, slos=slos,
                               token_counter=token_counter,
                               token_counter_name=token_counter_name, progress=progress)
         sweep.steps.append(step)
@@ -149,7 +153,8 @@ async def run_scale(
         sweep = await run_sweep(target, inputs, plan.rates_rps, plan.spec, slos=slos,
                                 rule=plan.rule, stop_after_saturated=plan.stop_after_saturated,
                                 token_counter=token_counter,
-                                token_counter_name=token_counter_name, progress=progress)
+                                token_counter_name=token_counter_name, progress=progress,
+                                engine=engine)
     result = ScaleResult(sweep)
     if sweep.interrupted:
         return result

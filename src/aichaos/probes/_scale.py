@@ -59,7 +59,8 @@ import math
 from typing import Any
 
 from aichaos._events import LoadProgressed, LoadStepFinished
-from aichaos.config import ScaleLayer, Slos
+from aichaos.config import Experiment, ScaleLayer, Slos
+from aichaos.dataset import Case
 from aichaos.errors import ConfigError
 from aichaos.load import (
     DEFAULT_PRICES_DATE,
@@ -71,10 +72,18 @@ from aichaos.load import (
     approx_tokens,
     estimate_step_cost,
     mark_saturation,
+    median_interval,
     plan_from_config,
+    poisson_rate_interval,
     run_scale,
 )
 from aichaos.probes._base import MIN_FIRM_SAMPLE, ProbeSuite, SuiteContext, suites
+from aichaos.probes._scale_engine import (
+    annotate_engine,
+    check_engine,
+    engine_flags,
+    scale_engine,
+)
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.targets import NoCacheTarget
 
@@ -117,6 +126,14 @@ class ScaleSuite(ProbeSuite):
 
     def __init__(self, config: ScaleLayer | None = None) -> None:
         self.config = config or ScaleLayer()
+
+    def validate(self, experiment: Experiment, cases: list[Case]) -> None:
+        """``engine: ray`` needs Ray installed (checked before anything is sent).
+
+        Raises:
+            ConfigError: Ray is not importable.
+        """
+        check_engine(self.config)
 
     def planned_count(self, ctx: SuiteContext) -> int | None:
         """Load requests of every step (warm-up included), for the run's progress bar: an
@@ -161,15 +178,22 @@ class ScaleSuite(ProbeSuite):
                                              s.achieved_rps, s.goodput_rps, s.p("e2e", 95),
                                              s.error_rate, s.saturated))
 
+        # engine: ray runs the load from Ray actors (aichaos.probes._scale_engine)
+        engine = scale_engine(self.config, ctx.experiment.target)
         try:
             result = await run_scale(NoCacheTarget(ctx.target), requests, plan, slos=slos,
                                      retry_amplification=retry, token_counter=approx_tokens,
-                                     token_counter_name="chars/4", progress=progress)
+                                     token_counter_name="chars/4", progress=progress,
+                                     engine=engine)
             sweep, context = result.sweep, result.context
         except asyncio.CancelledError:  # during the context probe: keep the finished steps
             sweep, context = SweepResult(steps=finished, interrupted=True), None
             mark_saturation(sweep, plan.rule)
+        finally:
+            if engine is not None:  # actors stopped, a local Ray started for the run too
+                await asyncio.shield(engine.aclose())
         layer = self._score(ctx, plan, sweep, context, slos, amplification, retry)
+        annotate_engine(layer, self.config, engine)
         if sweep.interrupted:
             raise SuiteInterrupted(layer)
         return layer
@@ -215,6 +239,10 @@ class ScaleSuite(ProbeSuite):
             "latency_p95_s": base.p("e2e", 95),
             "ttft_p95_s": base.p("ttft", 95),
             "latency_p50_s": base.p("e2e", 50),
+            # 95 % intervals: exact Poisson on the window's completions, order statistics
+            # of the median (aichaos.load._intervals)
+            "latency_p50_ci_s": median_interval(base.histograms["e2e"]),
+            "achieved_rps_ci": poisson_rate_interval(base.window_completed, base.duration_s),
             "latency_p99_s": base.p("e2e", 99),
             "tpot_p50_s": base.p("tpot", 50),
             "achieved_rps": base.achieved_rps,
@@ -295,8 +323,9 @@ class ScaleSuite(ProbeSuite):
                      sustained: float, goodput: float, slos: Slos | None,
                      notes: list[str]) -> tuple[list[Check], list[FailingCase]]:
         knee = next((s for s in sweep.steps if s.saturated), None)
-        failing = [_step_case(ctx, plan, s, "saturated: " + "; ".join(s.saturation_reasons))
-                   for s in sweep.steps if s.saturated]
+        flags = engine_flags(self.config)
+        failing = [_step_case(ctx, plan, s, "saturated: " + "; ".join(s.saturation_reasons),
+                              flags) for s in sweep.steps if s.saturated]
         ids = [f.case_id for f in failing]
         if knee is None:
             top = sweep.steps[-1].offered_rps
@@ -344,7 +373,7 @@ class ScaleSuite(ProbeSuite):
         missed = [f"{c.name} {c.value:.3g} (needs {c.threshold})" for c in checks[1:]
                   if not c.passed and c.value is not None]
         if missed:  # the base step is the evidence of a failed goodput or error-rate check
-            case = _step_case(ctx, plan, base, "; ".join(missed))
+            case = _step_case(ctx, plan, base, "; ".join(missed), flags)
             for c in checks[1:]:
                 c.cases = [] if c.passed else [case.case_id]
             if case.case_id not in ids:
@@ -366,8 +395,10 @@ def _row(s: StepResult) -> dict[str, Any]:
             "saturation_reasons": list(s.saturation_reasons)}
 
 
-def _step_case(ctx: SuiteContext, plan: ScalePlan, s: StepResult, reason: str) -> FailingCase:
-    """A load step as a failing case, reproducible with ``aichaos load run``."""
+def _step_case(ctx: SuiteContext, plan: ScalePlan, s: StepResult, reason: str,
+               flags: str = "") -> FailingCase:
+    """A load step as a failing case, reproducible with ``aichaos load run`` (``flags``:
+    the engine's options, :func:`engine_flags`)."""
     target = ctx.target.describe()
     if target.get("type") == "openai":
         how = (f"aichaos load run {target.get('base_url')} --mode openai --model "
@@ -375,7 +406,7 @@ def _step_case(ctx: SuiteContext, plan: ScalePlan, s: StepResult, reason: str) -
                f"{s.profile} --rate {s.offered_rps:g} --duration {s.duration_s:g} --warmup "
                f"{s.warmup_s:g} --seed {plan.spec.seed}" if s.offered_rps else
                f"aichaos load run {target.get('base_url')} --mode openai --profile closed "
-               f"--concurrency {s.users} --duration {s.duration_s:g}")
+               f"--concurrency {s.users} --duration {s.duration_s:g}") + flags
     else:
         how = f"aichaos run {ctx.experiment.source or 'EXPERIMENT'}"
     p95 = s.p("e2e", 95)
