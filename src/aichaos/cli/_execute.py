@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from aichaos.cli._console import ConsoleProgress
+from aichaos.cli._traffic_watch import TrafficWatch
 from aichaos.config import Experiment
 from aichaos.dataset import Case
 from aichaos.report._writer import ReportWriter
@@ -49,8 +50,13 @@ def execute(
     target: Target | None = None,
     cases: list[Case] | None = None,
     quiet: bool = False,
+    proxy_control: str | None = None,
+    watch_traffic: bool = False,
 ) -> tuple[RunOutcome, Path]:
     """Run ``experiment`` with store, console progress and report writer listening.
+
+    ``proxy_control`` (``host:port``) serves the chaos proxies' control API during the run
+    and prints its address; ``watch_traffic`` also prints every proxied request.
 
     Returns:
         (outcome, directory holding journal.json and the reports).
@@ -72,13 +78,16 @@ def execute(
 
         tracer = RunTracer(experiment.runtime.otlp_endpoint)
         tracer.attach(bus)
-    runner = Runner(experiment, bus, target=target, cases=cases)
+    runner = Runner(experiment, bus, target=target, cases=cases, proxy_control=proxy_control)
     progress = ConsoleProgress(console)
     progress.attach(bus)
+    watch = TrafficWatch(console, follow=watch_traffic)
+    watch.attach(bus)
     try:
         with progress:
             outcome = asyncio.run(_run_cancellable(runner))
     finally:
+        watch.close()
         store.close()
         if tracer is not None:
             tracer.shutdown()

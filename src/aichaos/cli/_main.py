@@ -14,6 +14,7 @@ from rich.console import Console
 from aichaos import __version__
 from aichaos.cli import _templates
 from aichaos.cli._execute import execute
+from aichaos.cli._traffic_watch import control_address
 from aichaos.config import Experiment, load_experiment
 from aichaos.errors import AIChaosError, ConfigError
 from aichaos.runner import EXIT_BAD_INPUT, EXIT_INTERRUPTED
@@ -65,6 +66,12 @@ def run(
                                               "outputs unmasked (secrets stay masked).")] = False,
     fail_under: Annotated[str | None, typer.Option(help="Also exit 1 when the overall grade "
                                                    "is below this letter (A-F).")] = None,
+    proxy_control: Annotated[str | None, typer.Option(
+        help="Serve the chaos proxies' control API on this loopback HOST:PORT during the run "
+             "and print it (for aichaos proxy traffic / toxic list).")] = None,
+    watch_traffic: Annotated[bool, typer.Option(
+        "--watch-traffic", help="Print every request the chaos proxies see while the run "
+        "works (serves the control API, on a free port unless --proxy-control).")] = False,
 ) -> None:
     """Run an experiment: steady state, layer probes, steady state, rollbacks, reports.
 
@@ -81,7 +88,12 @@ def run(
             _apply_limit(experiment, limit)
         if fail_under is not None and fail_under.upper() not in "ABCDF":
             raise fail(f"--fail-under: expected a grade A-F, got {fail_under!r}")
-        outcome, out_dir = execute(experiment, console, results_dir=results)
+        control = control_address(proxy_control, watch_traffic)
+        if control is not None and not experiment.dependencies:
+            err_console.print("warning: the experiment has no dependencies, so no chaos proxy "
+                              "to watch (--proxy-control/--watch-traffic do nothing)")
+        outcome, out_dir = execute(experiment, console, results_dir=results,
+                                   proxy_control=control, watch_traffic=watch_traffic)
     except AIChaosError as exc:
         raise fail(str(exc)) from None
     console.print(f"journal and reports: [cyan]{out_dir}[/]")
@@ -107,8 +119,11 @@ def validate(experiment_file: Annotated[Path, typer.Argument(help="Experiment YA
     from aichaos.dataset import load_dataset
     from aichaos.runner import validate_suites
 
-    try:
-        experiment = load_experiment(experiment_file)
+    try:  # sends nothing, so an unset API key variable is a warning, not an error
+        experiment = load_experiment(experiment_file, require_secrets=False)
+        for field_name, variable in experiment.unset_secrets:
+            err_console.print(f"warning: {field_name}: environment variable {variable} is not "
+                              "set; `aichaos run` will need it", highlight=False)
         if not experiment.dataset:  # as `aichaos run` would refuse it
             raise ConfigError(f"{experiment_file}: dataset: required field is missing (a "
                               "golden dataset path)")

@@ -17,7 +17,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from aichaos._events import ActivityEnded, ActivityStarted, EventBus, RunEnded, RunStarted
+from aichaos._events import (
+    ActivityEnded,
+    ActivityStarted,
+    EventBus,
+    ProxiesStarted,
+    RunEnded,
+    RunStarted,
+)
 from aichaos.config import Experiment
 from aichaos.dataset import Case, load_dataset
 from aichaos.errors import AIChaosError, ConfigError
@@ -111,11 +118,17 @@ class Runner:
         target: an already-built target (tests, demo); built from the experiment otherwise.
         cases: golden cases; loaded from ``experiment.dataset`` otherwise.
         run_id: reuse a run id (default: a new one).
+        proxy_control: ``host:port`` on which the dependencies' chaos proxies serve their
+            control API during the run (port 0 = a free port), so ``aichaos proxy traffic``
+            and ``aichaos proxy toxic list`` can watch them; None for no control API. The
+            address is published in :class:`aichaos.runner.ProxiesStarted`.
     """
 
     def __init__(self, experiment: Experiment, bus: EventBus, *, target: Target | None = None,
-                 cases: list[Case] | None = None, run_id: str | None = None) -> None:
+                 cases: list[Case] | None = None, run_id: str | None = None,
+                 proxy_control: str | None = None) -> None:
         self.experiment = experiment
+        self.proxy_control = proxy_control
         self.bus = bus
         self.run_id = run_id or new_run_id()
         self._target = target
@@ -168,7 +181,7 @@ class Runner:
         deps = self.experiment.dependencies
         if not deps:
             return None
-        proxy = ChaosProxy(seed=self.experiment.runtime.seed)
+        proxy = ChaosProxy(seed=self.experiment.runtime.seed, control=self.proxy_control)
         try:
             for name, dep in deps.items():
                 await proxy.add_proxy(name, dep.listen or "127.0.0.1:0", dep.upstream)
@@ -176,6 +189,9 @@ class Runner:
         except BaseException:
             await proxy.stop()
             raise
+        self.bus.publish(ProxiesStarted(self.run_id, proxy.control_url, {
+            p.name: {"listen": f"{p.host}:{p.port}", "upstream": p.upstream}
+            for p in proxy.proxies.values()}))
         return proxy
 
     async def _run(self, target: Target, cases: list[Case], run_suites: list[ProbeSuite],
