@@ -43,8 +43,8 @@ def _metric_interval(node: dict[str, Any]) -> tuple[float, float] | None:
         if not key.endswith("_ci_low"):
             continue
         rate, high = metrics.get(key[: -len("_ci_low")]), metrics.get(key[:-4] + "_high")
-        if all(isinstance(v, int | float) for v in (rate, low, high)) \
-                and abs(float(rate) * 100 - float(score)) < 1e-6:
+        if (isinstance(rate, int | float) and isinstance(low, int | float)
+                and isinstance(high, int | float) and abs(rate * 100 - score) < 1e-6):
             return float(low) * 100, float(high) * 100
     return None
 
