@@ -11,7 +11,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+from typer.testing import CliRunner
+
+from aichaos.cli._main import app
 from tests_support import write
 
 VAR = "AICHAOS_TEST_UNSET_API_KEY"
@@ -43,34 +47,36 @@ def _setup(tmp_path: Path) -> Path:
     return write(tmp_path / "exp.yaml", EXPERIMENT)
 
 
+def _cli(*args: str, value: str | None = None) -> Any:
+    return CliRunner().invoke(app, list(args), env={VAR: value, "COLUMNS": "200"},
+                              catch_exceptions=False)
+
+
 def test_validate_warns_about_the_unset_key_and_passes(tmp_path: Path) -> None:
-    _setup(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "aichaos", "validate", "exp.yaml"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=_env())
-    assert proc.returncode == 0, proc.stderr
-    assert "valid" in proc.stdout
-    assert f"warning: api_key: environment variable {VAR} is not set" in proc.stderr
-    assert "aichaos run` will need it" in proc.stderr
+    exp = _setup(tmp_path)
+    result = _cli("validate", str(exp))
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.stdout
+    assert f"warning: api_key: environment variable {VAR} is not set" in result.stderr
+    assert "aichaos run` will need it" in result.stderr
 
 
 def test_run_still_requires_the_key(tmp_path: Path) -> None:
-    _setup(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "aichaos", "run", "exp.yaml"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=_env())
-    assert proc.returncode == 2
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
+    exp = _setup(tmp_path)
+    result = _cli("run", str(exp), "--results", str(tmp_path / "results"))
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
     assert "target.api_key" in lines[0]
     assert f"environment variable {VAR} is not set and has no default" in lines[0]
+    assert not (tmp_path / "results").exists()  # nothing ran, nothing stored
 
 
 def test_validate_with_the_key_set_prints_no_warning(tmp_path: Path) -> None:
-    _setup(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "aichaos", "validate", "exp.yaml"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env={**_env(), VAR: "sk-set"})
-    assert proc.returncode == 0, proc.stderr
-    assert "warning" not in proc.stderr
+    exp = _setup(tmp_path)
+    result = _cli("validate", str(exp), value="sk-set")
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
 
 
 def test_proxy_start_from_the_experiment_needs_no_key(tmp_path: Path) -> None:
