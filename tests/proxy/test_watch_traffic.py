@@ -216,3 +216,30 @@ def test_toxic_list_on_an_empty_proxy_says_no_toxics(tmp_path: Path) -> None:
     finally:
         proxy.send_signal(signal.SIGTERM)
         proxy.wait(timeout=30)
+
+
+@pytest.mark.parametrize(("flag", "message"), [
+    ("0.0.0.0:8474", "--proxy-control '0.0.0.0:8474': the control API has no token and binds "
+                     "to loopback only"),
+    ("nowhere", "--proxy-control 'nowhere': expected HOST:PORT"),
+])
+def test_proxy_control_refuses_non_loopback_and_bad_addresses(tmp_path: Path, flag: str,
+                                                              message: str) -> None:
+    from typer.testing import CliRunner
+
+    from aichaos.cli._main import app
+
+    write(tmp_path / "data.yaml", 'cases:\n  - {id: a, input: "hi", expected: ["hi"]}\n')
+    write(tmp_path / "exp.yaml", f"""
+        title: t
+        target: {{type: mock}}
+        dependencies: {{crm: {{upstream: "http://127.0.0.1:{free_port()}"}}}}
+        dataset: {tmp_path / "data.yaml"}
+    """)
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "exp.yaml"), "--proxy-control",
+                                      flag, "--results", str(tmp_path / "r")],
+                                env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not (tmp_path / "r").exists()
