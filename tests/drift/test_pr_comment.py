@@ -66,6 +66,9 @@ def test_markdown_from_the_store_matches_the_golden_file(tmp_path: Path) -> None
     result = compare(BASE_RUN, HEAD_RUN, "--results", str(tmp_path), "--format", "markdown")
     assert result.exit_code == 0, result.output
     assert result.stdout == GOLDEN.read_text(encoding="utf-8")
+    mixed = compare(BASE_RUN, str(DATA / "head"), "--results", str(tmp_path), "--format",
+                    "markdown")  # a stored BASE against a downloaded HEAD artifact
+    assert mixed.exit_code == 0 and mixed.stdout == GOLDEN.read_text(encoding="utf-8")
     latest = compare("baseline", "latest", "--results", str(tmp_path), "--format", "markdown")
     assert latest.exit_code == 2 and "no baseline pinned" in latest.output
 
