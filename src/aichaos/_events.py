@@ -189,6 +189,22 @@ class ToxicRemoved(Event):
 
 
 @dataclass(slots=True)
+class ProxiesStarted(Event):
+    """The run's chaos proxies are listening.
+
+    Attributes:
+        run_id: the run.
+        control_url: base URL of their control API (Toxiproxy-shaped REST, see
+            ``aichaos.proxy``), or None when the run serves none.
+        proxies: dependency name -> ``{"listen": "host:port", "upstream": URL}``.
+    """
+
+    run_id: str
+    control_url: str | None
+    proxies: dict[str, dict[str, str]]
+
+
+@dataclass(slots=True)
 class RunEnded(Event):
     run_id: str
     status: str

@@ -23,8 +23,9 @@ def test_public_names_are_sorted_and_exported() -> None:
     for mod in (aichaos.proxy, aichaos.faults):
         assert mod.__all__ == sorted(mod.__all__, key=isort_key)
         assert all(hasattr(mod, name) for name in mod.__all__)
-    assert aichaos.proxy.__all__ == ["ChaosProxy", "Proxy", "ProxyClient", "TrafficLog",
-                                     "TrafficRecord", "build_app", "parse_listen"]
+    assert aichaos.proxy.__all__ == ["ChaosProxy", "Proxy", "ProxyClient", "TrafficFollower",
+                                     "TrafficLog", "TrafficRecord", "build_app",
+                                     "parse_listen", "traffic_line"]
 
 
 @pytest.fixture

@@ -135,13 +135,14 @@ def run_experiment(experiment: str, layer: str | int | None = None,
     """
     import asyncio
 
-    import aichaos
+    from aichaos.config import load_experiment
     from aichaos.errors import AIChaosError
     from aichaos.report import write_reports
+    from aichaos.runner import EventBus, Runner
 
     try:
-        exp = aichaos.load_experiment(experiment)
-        outcome = asyncio.run(aichaos.Runner(exp, aichaos.EventBus()).run())
+        exp = load_experiment(experiment)
+        outcome = asyncio.run(Runner(exp, EventBus()).run())
     except AIChaosError as exc:
         raise activity_failed(f"run_experiment: {exc}") from exc
     card = outcome.scorecard.to_dict()

@@ -23,11 +23,14 @@ from aichaos.drift import (
     Comparison,
     IterationStats,
     WatchMetrics,
+    compare_reports,
     pin_baseline,
+    render_pr_comment,
     resolve_run,
 )
 from aichaos.drift import compare as compare_runs
 from aichaos.drift import watch as watch_loop
+from aichaos.drift._reports import looks_like_path
 from aichaos.errors import AIChaosError, ConfigError
 from aichaos.store import ResultStore, default_url
 
@@ -93,11 +96,30 @@ def compare(
                                              "(needs aichaos[semantic]).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a "
                                           "table.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table (statistical drift of stored "
+                                     "runs), json, or markdown (PR comment: grades, new "
+                                     "failing checks; runs or report.json files).")] = "table",
+    baseline: Annotated[Path | None, typer.Option(help="YAML file of accepted failing "
+                                                  "checks (markdown/report comparison).")
+                        ] = None,
+    fail_on_new: Annotated[bool, typer.Option("--fail-on-new", help="Exit 1 when HEAD has a "
+                                              "failing check that BASE did not fail and the "
+                                              "baseline file does not accept.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the "
+                                                "comparison to this file.")] = None,
 ) -> None:
-    """Compare two stored runs metric by metric: better / same / worse, with p-values.
+    """Compare two runs: stored runs metric by metric (better / same / worse, with p-values),
+    or, with --format markdown or report.json paths, their scorecards as a PR comment.
 
-    Exit codes: 0 nothing got worse, 1 a metric got worse, 2 bad input.
+    Exit codes: 0 nothing got worse, 1 a metric got worse (table/json) or a new failing
+    check with --fail-on-new (markdown), 2 bad input.
     """
+    if fmt not in ("table", "json", "markdown"):
+        raise _fail(f"--format: expected table, json or markdown, got {fmt!r}")
+    if run_b is not None and (fmt == "markdown" or baseline is not None or fail_on_new
+                              or looks_like_path(run_a) or looks_like_path(run_b)):
+        _compare_scorecards(run_a, run_b, results=results, db=db, fmt=fmt, baseline=baseline,
+                            fail_on_new=fail_on_new, output=output)
     try:
         store = _open_store(results, db)
         try:
@@ -130,12 +152,34 @@ def compare(
             store.close()
     except AIChaosError as exc:
         raise _fail(str(exc)) from None
-    if as_json:
+    if as_json or fmt == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:
         _out.print(_table(result))
         _out.print(f"overall: [bold]{result.verdict}[/]")
     raise typer.Exit(1 if result.verdict == "worse" else 0)
+
+
+def _compare_scorecards(run_a: str, run_b: str, *, results: Path, db: str | None, fmt: str,
+                        baseline: Path | None, fail_on_new: bool, output: Path | None) -> None:
+    """``compare`` on scorecards (PR comment); always ends with ``typer.Exit``."""
+    try:
+        diff = compare_reports(run_a, run_b, lambda: _open_store(results, db),
+                               baseline=baseline)
+    except AIChaosError as exc:
+        raise _fail(str(exc)) from None
+    if diff.differences:
+        _err.print("warning: BASE and HEAD are runs of different experiments: "
+                   + "; ".join(diff.differences), highlight=False, soft_wrap=True, markup=False)
+    text = (json.dumps(diff.to_dict(), indent=2) + "\n" if fmt == "json"
+            else render_pr_comment(diff, fail_on_new=fail_on_new))
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+    sys.stdout.write(text)
+    raise typer.Exit(1 if fail_on_new and diff.new_failures else 0)
 
 
 def watch(

@@ -17,7 +17,7 @@ from aichaos.config import Experiment, load_experiment
 from aichaos.errors import AIChaosError, ConfigError
 from aichaos.results import Grade
 from aichaos.runner import EXIT_BAD_INPUT, EXIT_INTERRUPTED
-from aichaos.session import run_experiment
+from aichaos.session import control_address, run_experiment
 
 app = typer.Typer(
     name="aichaos",
@@ -71,6 +71,12 @@ def run(
     resume: Annotated[str | None, typer.Option(help="Continue the interrupted run RUN_ID: "
                                                "cases it stored are not sent again.",
                                                metavar="RUN_ID")] = None,
+    proxy_control: Annotated[str | None, typer.Option(
+        help="Serve the chaos proxies' control API on this loopback HOST:PORT during the run "
+             "and print it (for aichaos proxy traffic / toxic list).")] = None,
+    watch_traffic: Annotated[bool, typer.Option(
+        "--watch-traffic", help="Print every request the chaos proxies see while the run "
+        "works (serves the control API, on a free port unless --proxy-control).")] = False,
 ) -> None:
     """Run an experiment: steady state, layer probes, steady state, rollbacks, reports.
 
@@ -88,8 +94,13 @@ def run(
         if fail_under is not None and fail_under.upper() not in "ABCDF":
             raise fail(f"--fail-under: expected a grade A-F, got {fail_under!r}")
         layers = None if layer is None else [n for n in layer.split(",") if n.strip()]
+        control = control_address(proxy_control, watch_traffic)
+        if control is not None and not experiment.dependencies:
+            err_console.print("warning: the experiment has no dependencies, so no chaos proxy "
+                              "to watch (--proxy-control/--watch-traffic do nothing)")
         done = run_experiment(experiment, console=console, results_dir=results, layers=layers,
-                              resume=resume)
+                              resume=resume, proxy_control=control,
+                              watch_traffic=watch_traffic)
     except AIChaosError as exc:
         raise fail(str(exc)) from None
     outcome = done.outcome
@@ -119,8 +130,11 @@ def validate(experiment_file: Annotated[Path, typer.Argument(help="Experiment YA
     from aichaos.dataset import load_dataset
     from aichaos.runner import validate_suites
 
-    try:
-        experiment = load_experiment(experiment_file)
+    try:  # sends nothing, so an unset API key variable is a warning, not an error
+        experiment = load_experiment(experiment_file, require_secrets=False)
+        for field_name, variable in experiment.unset_secrets:
+            err_console.print(f"warning: {field_name}: environment variable {variable} is not "
+                              "set; `aichaos run` will need it", highlight=False)
         if not experiment.dataset:  # as `aichaos run` would refuse it
             raise ConfigError(f"{experiment_file}: dataset: required field is missing (a "
                               "golden dataset path)")
@@ -289,11 +303,13 @@ def model_serve(
 
 def _mount_components() -> None:
     """Mount the command groups that live in their own modules: ``aichaos proxy ...``,
-    ``aichaos load ...``, and ``compare`` / ``watch`` / ``ui`` at the top level."""
-    from aichaos.cli import _drift, _load, _proxy, _ui
+    ``aichaos load ...``, ``aichaos ci ...``, and ``compare`` / ``watch`` / ``ui`` at the top
+    level."""
+    from aichaos.cli import _ci, _drift, _load, _proxy, _ui
 
     app.add_typer(_proxy.app, name="proxy")
     app.add_typer(_load.app, name="load")
+    app.add_typer(_ci.app, name="ci")
     for command in [*_drift.commands, *_ui.commands]:
         app.command()(command)
 

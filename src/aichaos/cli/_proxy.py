@@ -89,11 +89,14 @@ def start(
     if experiment is not None:
         from aichaos.config import load_experiment
 
-        try:
-            exp = load_experiment(experiment)
+        try:  # the proxies need no secret: an unset API key variable only warns
+            exp = load_experiment(experiment, require_secrets=False)
         except AIChaosError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        for field_name, variable in exp.unset_secrets:
+            typer.echo(f"warning: {field_name}: environment variable {variable} is not set "
+                       "(not needed to run the proxies)", err=True)
         specs += [(n, d.listen or "127.0.0.1:0", d.upstream) for n, d in exp.dependencies.items()]
     if not specs:
         typer.echo("error: nothing to proxy; give --proxy or --experiment", err=True)
@@ -171,7 +174,10 @@ def toxic_list(proxy: str, control: Control = DEFAULT_CONTROL) -> None:
         async with ProxyClient(control) as client:
             return await client.toxics(proxy)
 
-    for t in _run(go):
+    found = _run(go)
+    if not found:
+        typer.echo(f"no toxics on {proxy}")
+    for t in found:
         typer.echo(f"{t['name']}\t{t['type']}\t{t['stream']}\ttoxicity={t['toxicity']:g}\t"
                    f"fired={t['fired']}")
 

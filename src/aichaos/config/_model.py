@@ -7,7 +7,7 @@ Every model forbids unknown keys so a typo is an error, not a silently ignored s
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
@@ -15,12 +15,15 @@ from aichaos.config._base import Strict, _http_url
 from aichaos.config._capability import CapabilityLayer
 from aichaos.config._integration import IntegrationLayer
 from aichaos.config._observability import ObservabilityLayer
+from aichaos.config._request_templates import check_template_tree
 from aichaos.config._resilience import InputResilienceLayer
 from aichaos.config._safety import SafetyLayer
 from aichaos.config._scale import ScaleLayer
 from aichaos.config._values import EnvSecret, EnvStr
 
 # ---------------------------------------------------------------------------- targets
+
+_T = TypeVar("_T")
 
 
 class OpenAITargetConfig(Strict):
@@ -39,9 +42,22 @@ class OpenAITargetConfig(Strict):
         description="Jinja2 template for the user message; variables: input, context",
     )
     timeout_s: float = Field(60.0, gt=0, description="whole-request timeout, seconds")
-    headers: dict[str, EnvStr] = Field(default_factory=dict)
+    headers: dict[str, EnvStr] = Field(
+        default_factory=dict, description="extra HTTP headers; values are per-case Jinja2 "
+        "templates (input, context, case_id, variant, case)")
+    params: dict[str, EnvStr] = Field(
+        default_factory=dict, description="query parameters added to the URL; per-case "
+        "templates like headers")
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="fields merged into the request JSON (e.g. user, a "
+        "gateway's cache controls); string leaves are per-case templates; they override "
+        "aichaos's own fields of the same name")
 
     _check_url = field_validator("base_url")(staticmethod(_http_url))
+
+    @model_validator(mode="after")
+    def _check_templates(self) -> OpenAITargetConfig:
+        return _check_request_templates(self)
 
 
 class HttpTargetConfig(Strict):
@@ -55,11 +71,34 @@ class HttpTargetConfig(Strict):
         description="JSON body; string leaves are Jinja2 templates (input, context)",
     )
     answer_path: str = Field("$.output", description="JSONPath to the answer in the response")
-    headers: dict[str, EnvStr] = Field(default_factory=dict)
+    headers: dict[str, EnvStr] = Field(
+        default_factory=dict, description="extra HTTP headers; values are per-case Jinja2 "
+        "templates (input, context, case_id, variant, case)")
+    params: dict[str, EnvStr] = Field(
+        default_factory=dict, description="query parameters added to the URL; per-case "
+        "templates like headers")
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="fields merged into a mapping body (per-case "
+        "templates); they override the body's fields of the same name")
     api_key: EnvSecret | None = Field(None, description="sent as 'Authorization: Bearer'")
     timeout_s: float = Field(60.0, gt=0)
 
     _check_url = field_validator("url")(staticmethod(_http_url))
+
+    @model_validator(mode="after")
+    def _check_body(self) -> HttpTargetConfig:
+        if self.extra_body and not isinstance(self.body, dict):
+            raise ValueError("extra_body: needs a mapping body (body is a "
+                             f"{type(self.body).__name__})")
+        check_template_tree(self.body, "body")
+        return _check_request_templates(self)
+
+
+def _check_request_templates(config: _T) -> _T:
+    """``config`` unchanged, or ValueError naming the first bad request template."""
+    for name in ("headers", "params", "extra_body"):
+        check_template_tree(getattr(config, name), name)
+    return config
 
 
 class PythonTargetConfig(Strict):
@@ -207,10 +246,18 @@ class Experiment(Strict):
     #: the file this experiment was loaded from (None when built in code); recorded in
     #: journals so a stored run can be replayed
     _source: str | None = PrivateAttr(None)
+    #: ``(field, variable)`` of secrets left empty because their variable is unset (only
+    #: when loaded with ``require_secrets=False``)
+    _unset_secrets: list[tuple[str, str]] = PrivateAttr(default_factory=list)
 
     @property
     def source(self) -> str | None:
         return self._source
+
+    @property
+    def unset_secrets(self) -> list[tuple[str, str]]:
+        """``(field, variable)`` of secrets whose environment variable was unset at load."""
+        return list(self._unset_secrets)
 
     @field_validator("title")
     @classmethod

@@ -6,6 +6,7 @@ Use :class:`ChaosProxy` in-process, its control REST API (Toxiproxy's shape) ove
 
 from aichaos.proxy._client import ProxyClient
 from aichaos.proxy._control import build_app
+from aichaos.proxy._follow import TrafficFollower, traffic_line
 from aichaos.proxy._server import ChaosProxy, Proxy
 from aichaos.proxy._traffic import TrafficLog, TrafficRecord
 from aichaos.proxy._types import parse_listen
@@ -14,8 +15,10 @@ __all__ = [
     "ChaosProxy",
     "Proxy",
     "ProxyClient",
+    "TrafficFollower",
     "TrafficLog",
     "TrafficRecord",
     "build_app",
     "parse_listen",
+    "traffic_line",
 ]

@@ -23,6 +23,7 @@ from aichaos._events import (
     ActivityStarted,
     CaseResult,
     EventBus,
+    ProxiesStarted,
     RunEnded,
     RunStarted,
     ToxicApplied,
@@ -153,13 +154,19 @@ class Runner:
             resumable layer found among them is not sent again (see
             :data:`aichaos.probes.RESUMABLE_LAYERS`). The run publishes
             ``RunStarted(resumed=True)``.
+        proxy_control: ``host:port`` on which the dependencies' chaos proxies serve their
+            control API during the run (port 0 = a free port), so ``aichaos proxy traffic``
+            and ``aichaos proxy toxic list`` can watch them; None for no control API. The
+            address is published in :class:`aichaos.runner.ProxiesStarted`.
     """
 
     def __init__(self, experiment: Experiment, bus: EventBus, *, target: Target | None = None,
                  cases: list[Case] | None = None, run_id: str | None = None,
                  layers: Collection[str] | None = None,
-                 resume: Iterable[CaseResult] | None = None) -> None:
+                 resume: Iterable[CaseResult] | None = None,
+                 proxy_control: str | None = None) -> None:
         self.experiment = experiment
+        self.proxy_control = proxy_control
         self.bus = bus
         self.run_id = run_id or new_run_id()
         self._target = target
@@ -214,7 +221,7 @@ class Runner:
         deps = self.experiment.dependencies
         if not deps:
             return None
-        proxy = ChaosProxy(seed=self.experiment.runtime.seed)
+        proxy = ChaosProxy(seed=self.experiment.runtime.seed, control=self.proxy_control)
         proxy.toxic_listeners.append(self._toxic_changed)
         try:
             for name, dep in deps.items():
@@ -223,6 +230,9 @@ class Runner:
         except BaseException:
             await proxy.stop()
             raise
+        self.bus.publish(ProxiesStarted(self.run_id, proxy.control_url, {
+            p.name: {"listen": f"{p.host}:{p.port}", "upstream": p.upstream}
+            for p in proxy.proxies.values()}))
         return proxy
 
     def _toxic_changed(self, dependency: str, name: str, toxic: dict[str, Any] | None) -> None:

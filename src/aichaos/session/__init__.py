@@ -1,8 +1,8 @@
 """The run session: an experiment run with its store, reports, tracer and console attached.
 
 :func:`run_experiment` is what ``aichaos run``, ``aichaos demo`` and ``aichaos watch`` call
-(after chaostoolkit-lib's ``run_experiment``); :class:`ConsoleProgress` is its console
-listener.
+(after chaostoolkit-lib's ``run_experiment``); :class:`ConsoleProgress` and
+:class:`TrafficWatch` (``--watch-traffic``) are its console listeners.
 """
 
 from aichaos.session._progress import ConsoleProgress
@@ -13,11 +13,14 @@ from aichaos.session._run import (
     secrets_of,
     select_layers,
 )
+from aichaos.session._traffic import TrafficWatch, control_address
 
 __all__ = [
     "ConsoleProgress",
     "ExperimentRun",
+    "TrafficWatch",
     "arun_experiment",
+    "control_address",
     "run_experiment",
     "secrets_of",
     "select_layers",

@@ -27,6 +27,7 @@ from aichaos.report import ReportWriter
 from aichaos.results import LAYERS
 from aichaos.runner import Runner, RunOutcome
 from aichaos.session._progress import ConsoleProgress
+from aichaos.session._traffic import TrafficWatch
 from aichaos.store import ResultStore, case_result, default_url
 from aichaos.targets import Target
 
@@ -145,6 +146,8 @@ async def arun_experiment(
     reports: bool = True,
     progress: bool = True,
     handle_signals: bool = False,
+    proxy_control: str | None = None,
+    watch_traffic: bool = False,
 ) -> ExperimentRun:
     """:func:`run_experiment` inside a running event loop (``aichaos watch`` runs one per
     iteration).
@@ -169,6 +172,7 @@ async def arun_experiment(
                             secrets=secrets_of(exp))
     tracer = None
     writer = None
+    watch: TrafficWatch | None = None
     try:
         stored = None
         if resume is not None:
@@ -192,7 +196,9 @@ async def arun_experiment(
             tracer = RunTracer(exp.runtime.otlp_endpoint)
             tracer.attach(bus)
         runner = Runner(exp, bus, target=target, cases=cases, run_id=resume, layers=chosen,
-                        resume=stored)
+                        resume=stored, proxy_control=proxy_control)
+        watch = TrafficWatch(console, follow=watch_traffic)
+        watch.attach(bus)
         run = _run_cancellable(runner) if handle_signals else runner.run()
         if progress:
             bars = ConsoleProgress(console)
@@ -202,6 +208,8 @@ async def arun_experiment(
         else:
             outcome = await run
     finally:
+        if watch is not None:
+            watch.close()
         if own_store:
             store.close()
         if tracer is not None:
@@ -221,6 +229,8 @@ def run_experiment(
     console: Console | None = None,
     layers: Sequence[str] | None = None,
     resume: str | None = None,
+    proxy_control: str | None = None,
+    watch_traffic: bool = False,
 ) -> ExperimentRun:
     """Run an experiment with store, report writer, tracer and console progress listening.
 
@@ -239,6 +249,10 @@ def run_experiment(
             :func:`select_layers`); None runs every enabled layer.
         resume: the id of an interrupted run to continue: the run keeps that id, and every
             case it already stored in a resumable layer is reused, not sent again.
+        proxy_control: ``host:port`` (loopback) where the run's chaos proxies serve their
+            control API, printed at start (:func:`control_address` turns the CLI flags into
+            it); None for none.
+        watch_traffic: also print every request the proxies see while the run works.
 
     Returns:
         The :class:`ExperimentRun` (outcome and results directory).
@@ -250,4 +264,5 @@ def run_experiment(
     """
     return asyncio.run(arun_experiment(
         experiment, results_dir=results_dir, target=target, cases=cases, quiet=quiet,
-        console=console, layers=layers, resume=resume, handle_signals=True))
+        console=console, layers=layers, resume=resume, handle_signals=True,
+        proxy_control=proxy_control, watch_traffic=watch_traffic))

@@ -14,6 +14,7 @@ from aichaos.targets._http import HttpTarget, render_body
 from aichaos.targets._mock import MockTarget
 from aichaos.targets._openai import OpenAITarget
 from aichaos.targets._python import PythonTarget, import_function
+from aichaos.targets._request import RequestExtras, render_tree, template_variables
 
 __all__ = [
     "ERROR_CLASSES",
@@ -23,11 +24,14 @@ __all__ = [
     "NoCacheTarget",
     "OpenAITarget",
     "PythonTarget",
+    "RequestExtras",
     "Target",
     "TargetRequest",
     "TargetResponse",
     "build_target",
     "import_function",
     "render_body",
+    "render_tree",
     "request_headers",
+    "template_variables",
 ]

@@ -14,6 +14,7 @@ from aichaos.config import HttpTargetConfig
 from aichaos.errors import ConfigError, TargetUnreachable
 from aichaos.targets._base import Target, TargetRequest, TargetResponse, request_headers
 from aichaos.targets._errors import classify_exception, classify_http_status
+from aichaos.targets._request import RequestExtras, split_static, template_variables
 
 _ENV = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
 
@@ -52,11 +53,14 @@ class HttpTarget(Target):
             raise ConfigError(
                 f"target.answer_path: expected a JSONPath like $.output, got {config.answer_path!r}"
             ) from exc
-        headers = dict(config.headers)
+        headers, templated_headers = split_static(config.headers)
+        params, templated_params = split_static(config.params)
         if config.api_key is not None and config.api_key.get_secret_value():
             headers["Authorization"] = f"Bearer {config.api_key.get_secret_value()}"
+        self._extras = RequestExtras(templated_headers, templated_params, config.extra_body)
         self._client = client or httpx.AsyncClient(
-            headers=headers, timeout=httpx.Timeout(config.timeout_s, connect=5.0)
+            headers=headers, params=params,
+            timeout=httpx.Timeout(config.timeout_s, connect=5.0)
         )
 
     def describe(self) -> dict[str, Any]:
@@ -76,12 +80,14 @@ class HttpTarget(Target):
     async def send(self, request: TargetRequest) -> TargetResponse:
         start = time.perf_counter()
         resp = TargetResponse()
-        variables = {"input": request.input, "context": request.context or "",
-                     "case_id": request.case_id}
+        variables = template_variables(request)
         try:
             body = render_body(self.config.body, variables)
+            headers, params, extra = self._extras.render(request, request_headers(request))
+            if extra and isinstance(body, dict):
+                body = {**body, **extra}
             r = await self._client.request(self.config.method, self.config.url, json=body,
-                                           headers=request_headers(request))
+                                           headers=headers, params=params)
             resp.status = r.status_code
             self._read(r, resp)
         except Exception as exc:  # failures of the system under test are observations

@@ -13,6 +13,7 @@ from aichaos.config import OpenAITargetConfig
 from aichaos.errors import TargetUnreachable
 from aichaos.targets._base import Target, TargetRequest, TargetResponse, request_headers
 from aichaos.targets._errors import classify_exception, classify_http_status
+from aichaos.targets._request import RequestExtras, split_static
 
 _ENV = jinja2.Environment(
     autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
@@ -34,13 +35,16 @@ class OpenAITarget(Target):
 
     def __init__(self, config: OpenAITargetConfig, *, client: httpx.AsyncClient | None = None):
         self.config = config
-        headers = dict(config.headers)
+        headers, templated_headers = split_static(config.headers)
+        params, templated_params = split_static(config.params)
         if config.api_key is not None and config.api_key.get_secret_value():
             headers["Authorization"] = f"Bearer {config.api_key.get_secret_value()}"
+        self._extras = RequestExtras(templated_headers, templated_params, config.extra_body)
         self._url = config.base_url.rstrip("/") + "/chat/completions"
         self._template = _ENV.from_string(config.prompt_template)
         self._client = client or httpx.AsyncClient(
-            headers=headers, timeout=httpx.Timeout(config.timeout_s, connect=5.0)
+            headers=headers, params=params,
+            timeout=httpx.Timeout(config.timeout_s, connect=5.0)
         )
 
     def describe(self) -> dict[str, Any]:
@@ -55,6 +59,12 @@ class OpenAITarget(Target):
         user = self._template.render(input=request.input, context=request.context or "")
         out.append({"role": "user", "content": user})
         return out
+
+    def _prepare(self, request: TargetRequest
+                 ) -> tuple[dict[str, Any], dict[str, str] | None, dict[str, str] | None]:
+        """``(JSON body, headers, query params)`` of ``request``, extras rendered per case."""
+        headers, params, extra = self._extras.render(request, request_headers(request))
+        return {**self._body(request), **extra}, headers, params
 
     def _body(self, request: TargetRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -96,8 +106,8 @@ class OpenAITarget(Target):
         return resp
 
     async def _send_plain(self, request: TargetRequest, resp: TargetResponse) -> None:
-        r = await self._client.post(self._url, json=self._body(request),
-                                    headers=request_headers(request))
+        body, headers, params = self._prepare(request)
+        r = await self._client.post(self._url, json=body, headers=headers, params=params)
         resp.status = r.status_code
         try:
             data = r.json()
@@ -122,15 +132,16 @@ class OpenAITarget(Target):
     async def _send_stream(
         self, request: TargetRequest, resp: TargetResponse, start: float
     ) -> None:
-        async with self._client.stream("POST", self._url, json=self._body(request),
-                                       headers=request_headers(request)) as r:
+        body, headers, params = self._prepare(request)
+        async with self._client.stream("POST", self._url, json=body, headers=headers,
+                                       params=params) as r:
             resp.status = r.status_code
             if (cls := classify_http_status(r.status_code)) is not None:
-                body = (await r.aread()).decode("utf-8", "replace")
+                text = (await r.aread()).decode("utf-8", "replace")
                 try:
-                    message = _error_message(json.loads(body))
+                    message = _error_message(json.loads(text))
                 except ValueError:
-                    message = body[:80]
+                    message = text[:80]
                 resp.error_class, resp.error = cls, f"HTTP {r.status_code}: {message}"
                 return
             parts: list[str] = []

@@ -31,7 +31,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from aichaos import __version__
+from aichaos._version import __version__
 from aichaos.errors import AIChaosError, ConfigError, StoreError
 from aichaos.ui import _views
 from aichaos.ui._auth import TokenAuth

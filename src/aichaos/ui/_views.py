@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from aichaos.drift import METRICS, Comparison, PageHinkley, compare, run_sample
 from aichaos.errors import ConfigError
-from aichaos.report import LAYERS, grade
+from aichaos.results import LAYERS, grade
 from aichaos.store import ResultStore
 from aichaos.ui._charts import GRADE_BANDS, Point, Series, line_chart, nice_max
 from aichaos.ui._queries import StoreReader, parse_json
