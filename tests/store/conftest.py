@@ -1,39 +1,16 @@
-"""Store fixtures: a real PostgreSQL server for the session, and ``store_url``, a fresh empty
-database on each backend (SQLite file, PostgreSQL database) so one suite runs on both.
-
-Where PostgreSQL is missing, its tests fail in CI (``CI=true``) and skip elsewhere.
-"""
+"""Store fixtures: ``store_url``, a fresh empty database on each backend (SQLite file, a
+database of the session's real PostgreSQL server, ``pg_cluster`` in tests/conftest.py) so one
+suite runs on both."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from store_pg import PgCluster, remove, start_cluster
 
-from aichaos.demo import free_port
+from store_pg import PgCluster
 
 BACKENDS = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """A PostgreSQL cluster on a free loopback port, stopped and deleted at the end."""
-    try:
-        import psycopg  # noqa: F401  (the driver the store uses)
-
-        cluster = start_cluster(free_port())
-    except (ImportError, RuntimeError) as exc:
-        message = f"PostgreSQL not available: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield cluster
-    finally:
-        remove(cluster)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,11 +1,10 @@
 """Fixtures of the run-browser tests: a store seeded by real ``aichaos run`` runs, the real
 ``aichaos ui`` server in a subprocess, and Debian's Chromium driven by Playwright.
 
-Backends: the tests run on SQLite; set ``AICHAOS_TEST_POSTGRES_URL`` (a SQLAlchemy URL of a
-PostgreSQL database aichaos may write to) and every store-backed test runs on PostgreSQL as
-well. Seeded experiment titles carry a per-session suffix there, so a shared database with
-other runs in it does not disturb the assertions. (Hook for a PostgreSQL server fixture:
-return its URL from :func:`_postgres_url`.)
+Backends: every store-backed test runs on SQLite and on a database of the session's real
+PostgreSQL server (``pg_cluster``, tests/conftest.py), or of ``AICHAOS_TEST_POSTGRES_URL``
+when that is set. Seeded experiment titles carry a per-session suffix there, so a shared
+database with other runs in it does not disturb the assertions.
 """
 
 from __future__ import annotations
@@ -21,14 +20,12 @@ from ui_seed import Seeded, seed
 
 
 def _postgres_url(request: pytest.FixtureRequest) -> str:
-    return os.environ["AICHAOS_TEST_POSTGRES_URL"]
+    if os.environ.get("AICHAOS_TEST_POSTGRES_URL"):
+        return os.environ["AICHAOS_TEST_POSTGRES_URL"]
+    return str(request.getfixturevalue("pg_cluster").create_database())
 
 
-def _backends() -> list[str]:
-    return ["sqlite"] + (["postgresql"] if os.environ.get("AICHAOS_TEST_POSTGRES_URL") else [])
-
-
-@pytest.fixture(scope="session", params=_backends())
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     """A store holding 3 runs of one experiment (good, good, bad release) and 1 of another."""
     work = tmp_path_factory.mktemp(f"ui-{request.param}")
