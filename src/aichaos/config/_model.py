@@ -18,6 +18,7 @@ from aichaos.config._observability import ObservabilityLayer
 from aichaos.config._resilience import InputResilienceLayer
 from aichaos.config._safety import SafetyLayer
 from aichaos.config._scale import ScaleLayer
+from aichaos.config._targets import validate_target
 from aichaos.config._values import EnvSecret, EnvStr
 
 # ---------------------------------------------------------------------------- targets
@@ -84,6 +85,8 @@ TargetConfig = Annotated[
     OpenAITargetConfig | HttpTargetConfig | PythonTargetConfig | MockTargetConfig,
     Field(discriminator="type"),
 ]
+"""The built-in target settings (the JSON Schema lists these); an experiment's ``target`` is
+validated through the target registry, so plugin target types work too."""
 
 
 # ------------------------------------------------------------------- steady state
@@ -211,6 +214,12 @@ class Experiment(Strict):
     @property
     def source(self) -> str | None:
         return self._source
+
+    @field_validator("target", mode="wrap")
+    @classmethod
+    def _registered_target(cls, value: Any, handler: Any) -> Any:
+        # any registered target type, plugins included; the union above is the schema
+        return validate_target(value)
 
     @field_validator("title")
     @classmethod

@@ -1,5 +1,6 @@
 """Adapters to the system under test: ``async send(request) -> response`` plus ``aclose()``."""
 
+from aichaos.config._targets import target_type, targets
 from aichaos.targets._base import (
     ERROR_CLASSES,
     NO_CACHE,
@@ -30,4 +31,6 @@ __all__ = [
     "import_function",
     "render_body",
     "request_headers",
+    "target_type",
+    "targets",
 ]
