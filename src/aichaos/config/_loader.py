@@ -115,7 +115,8 @@ def parse_experiment(data: Any, source: str = "<experiment>") -> Experiment:
 def load_experiment(path: str | Path) -> Experiment:
     """Read a YAML experiment file, validate it, and make relative paths absolute.
 
-    The ``dataset`` path is resolved against the experiment file's directory.
+    The ``dataset`` and ``layers.safety.dataset`` paths are resolved against the experiment
+    file's directory.
 
     Raises:
         ConfigError: the file is missing, not YAML, or not a valid experiment.
@@ -138,4 +139,7 @@ def load_experiment(path: str | Path) -> Experiment:
     experiment._source = str(p.resolve())
     if experiment.dataset and not Path(experiment.dataset).is_absolute():
         experiment.dataset = str((p.parent / experiment.dataset).resolve())
+    safety = experiment.layers.safety
+    if safety is not None and safety.dataset and not Path(safety.dataset).is_absolute():
+        safety.dataset = str((p.parent / safety.dataset).resolve())
     return experiment
