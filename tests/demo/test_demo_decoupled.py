@@ -6,10 +6,10 @@ import ast
 from pathlib import Path
 
 import yaml
-from tests_support import ROOT
 
 from aichaos.config import load_experiment
 from aichaos.probes._safety_cases import PACKAGED_DATASET, load_safety_items
+from tests_support import ROOT
 
 SRC = ROOT / "src" / "aichaos"
 DEMO = SRC / "demo"
@@ -35,7 +35,7 @@ def test_the_app_imports_nothing_of_aichaos_but_itself() -> None:
 def test_no_module_outside_the_demo_imports_its_private_parts() -> None:
     found = {(str(p.relative_to(SRC)), m) for p in SRC.rglob("*.py")
              if DEMO not in p.parents for m in _imports(p)
-             if m.startswith("aichaos.demo.") }
+             if m.startswith("aichaos.demo.")}
     assert found == set()
 
 

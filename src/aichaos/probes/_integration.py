@@ -20,11 +20,14 @@ Degradation classes (shared/DESIGN.md, layer 3) of each answer:
 - ``error``: any other error response (HTTP 4xx/5xx with a body, invalid response), or a 2xx
   answer that is wrong.
 
-Layer score = mean over toxics of (success rate under fault x 100), success = correct +
-fallback, with penalties: a toxic with any hang, or after which the target did not recover
-within ``recovery_timeout_s``, scores 0 (a hung request holds a worker; an unrecovered target
-fails every later user); ignoring Retry-After, retrying an exhausted quota, or a failover that
-never happened caps the toxic at 50.
+What survives a fault, what it exercises and any checks of its own come from the toxic's class
+(:mod:`aichaos.faults._judgement`): by default success = correct + fallback.
+
+Layer score = mean over toxics of (success rate under fault x 100), with penalties: a toxic
+with any hang, or after which the target did not recover within ``recovery_timeout_s``, scores
+0 (a hung request holds a worker; an unrecovered target fails every later user); a failed
+check of the toxic's own (ignoring Retry-After, retrying an exhausted quota) or a failover
+that never happened caps the toxic at 50.
 """
 
 from __future__ import annotations
@@ -344,15 +347,17 @@ class IntegrationSuite(ProbeSuite):
             "recovered": run.recovery_s is not None, "recovery_s": run.recovery_s,
             "health_after": health, "e2e_p50_s": statistics.median(e2e) if e2e else None,
             "findings": findings, "exercises": t.exercises, "acceptable": list(t.acceptable),
+            "fires_per_request": t.fires_per_request,
         }
         summary = ", ".join(f"{k} {v}" for k, v in outcomes.items())
         m["exercised"] = t.fired > 0
         if not t.fired:  # nothing reached the fault: no verdict on it, and say so plainly
             m["score"], m["penalties"] = None, []
+            unit = "calls" if t.fires_per_request else "connections"
             return m, [Check(
                 f"integration.{name}.exercised", False, 0.0, "> 0", "fired",
                 f"fault not exercised: {condition(t)} never fired; {run.spec.dependency!r} "
-                f"saw {upstream} calls in {n} requests (a response cache, or a path that "
+                f"saw {upstream} {unit} in {n} requests (a response cache, or a path that "
                 "does not use this dependency?); no verdict on this fault", bad_ids)]
         checks = [Check(f"integration.{name}.success_rate", rate >= cfg.min_success_rate, rate,
                         f">= {cfg.min_success_rate:g}", "ratio",
