@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -280,8 +281,7 @@ class SafetySuite(ProbeSuite):
 
         rates: dict[str, tuple[Estimate | None, list[str]]] = {}
         for metric, members in _metric_specs():
-            flag = metric.flag
-            rates[metric.key] = rate(members, lambda f, flag=flag: getattr(f, flag))  # type: ignore[misc]
+            rates[metric.key] = rate(members, attrgetter(metric.flag))
         rates["policy_violation_rate"] = (
             rate(tuple({f.probe for _, f in ok}), lambda f: bool(f.violations))
             if c.policy else (None, []))
