@@ -77,9 +77,8 @@ def main() -> None:
     counts = [int(w) for w in args.writers.split(",")]
     cluster = None
     if args.pg_url is None:
-        from store_pg import start_cluster
-
         from aichaos.demo import free_port
+        from store_pg import start_cluster
 
         cluster = start_cluster(free_port())
     try:

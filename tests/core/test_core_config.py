@@ -144,14 +144,14 @@ def test_missing_title() -> None:
 
 def test_unknown_target_type() -> None:
     assert error_of({"title": "t", "target": {"type": "grpc"}}) == (
-        f"{SRC}: target: unknown type; expected one of 'openai', 'http', 'python', 'mock' "
-        f"(got {{'type': 'grpc'}})"
+        f"{SRC}: target.type: unknown type; expected one of 'http', 'mock', 'openai', 'python' "
+        f"(got 'grpc')"
     )
 
 
 def test_target_without_type() -> None:
     assert error_of({"title": "t", "target": {}}) == (
-        f"{SRC}: target: missing 'type' (openai, http, python or mock) (got {{}})"
+        f"{SRC}: target.type: missing 'type' (http, mock, openai or python) (got {{}})"
     )
 
 

@@ -89,7 +89,7 @@ def test_slotted_and_frozen_instances_still_built() -> None:
 def test_duplicate_name(reg: Registry[object]) -> None:
     with pytest.raises(PluginError) as info:
         reg.register("widget", summary="again")(Needs)
-    assert str(info.value) == "gadget 'widget' is registered twice"
+    assert str(info.value) == "gadget 'widget' is registered twice (already by test_core_registry)"
     assert reg.get("widget").factory is Widget  # the first registration stays
 
 
@@ -132,3 +132,73 @@ def test_container_protocol(reg: Registry[object]) -> None:
     assert len(reg) == 2
     assert reg.names() == ["needs", "widget"]
     assert [p.name for p in reg] == ["needs", "widget"]
+
+
+def test_describe_gives_typed_parameters_and_how_it_is_judged_and_replayed() -> None:
+    r: Registry[object] = Registry("gadget", replays="rebuilt by hand")
+
+    class Judged:
+        judged = "by its colour"
+
+        def __init__(self, size: int = 1, *, colour: str = "red") -> None:
+            self.size = size
+
+    r.register("judged", summary="a judged gadget", layer=3)(Judged)
+    d = r.get("judged").describe()
+    assert d == {
+        "kind": "gadget", "name": "judged", "layer": 3, "summary": "a judged gadget",
+        "judged": "by its colour", "replays": "rebuilt by hand", "tags": [],
+        "origin": "test_core_registry",
+        "parameters": [{"name": "size", "type": "int", "required": False, "default": "1"},
+                       {"name": "colour", "type": "str", "required": False,
+                        "default": "'red'"}]}
+    assert r.get("judged").cls is Judged
+
+
+def test_from_spec_rebuilds_what_create_recorded(reg: Registry[object]) -> None:
+    w = reg.create("widget", size=2)
+    again = reg.from_spec(w.spec)  # type: ignore[attr-defined]
+    assert isinstance(again, Widget) and again.size == 2
+    assert reg.from_spec(["widget", {"colour": "blue"}]).colour == "blue"  # type: ignore[attr-defined]
+    with pytest.raises(PluginError, match=r"^gadget spec: expected \(name, \{arguments\}\), got 'widget'$"):
+        reg.from_spec("widget")  # type: ignore[arg-type]
+
+
+class _EntryPoint:
+    def __init__(self, name: str, value: str, load: object) -> None:
+        self.name, self.value, self._load = name, value, load
+        self.dist = type("Dist", (), {"name": f"{name}-pkg"})()
+
+    def load(self) -> object:
+        return self._load()  # type: ignore[operator]
+
+
+def test_a_broken_entry_point_is_skipped_and_what_it_registered_undone(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import aichaos._registry as registry_module
+
+    target: Registry[object] = Registry("gizmo", listed=True)
+    try:
+        def half_then_fail() -> None:
+            target.register("half", summary="registered before the failure")(Widget)
+            raise RuntimeError("boom")
+
+        def duplicate() -> None:
+            target.register("good", summary="fine")(Needs)
+            target.register("good", summary="again")(Needs)
+
+        points = [_EntryPoint("half", "half_mod", half_then_fail),
+                  _EntryPoint("dup", "dup_mod", duplicate)]
+        monkeypatch.setattr(registry_module, "entry_points", lambda group: points)
+        monkeypatch.setattr(registry_module, "_entry_points_loaded", False)
+        monkeypatch.setattr(registry_module, "_problems", [])
+        with caplog.at_level("WARNING", logger="aichaos.plugins"):
+            assert target.names() == []  # both undone, nothing half-registered
+        assert [r.getMessage() for r in caplog.records] == registry_module.plugin_problems() == [
+            "aichaos: plugin 'half' (package 'half-pkg', entry point aichaos.plugins: "
+            "half_mod) skipped: failed to import: RuntimeError: boom",
+            "aichaos: plugin 'dup' (package 'dup-pkg', entry point aichaos.plugins: dup_mod) "
+            "skipped: gizmo 'good' is registered twice (already by entry point 'dup')",
+        ]
+    finally:
+        registry_module._listed.pop("gizmo", None)

@@ -248,7 +248,7 @@ async def test_naive_service_is_not_grounded() -> None:
 
 
 def test_free_port_is_unique_and_outside_the_ephemeral_range() -> None:
-    from aichaos.demo._llm import _listen_port_range, free_port
+    from aichaos._net import _listen_port_range, free_port
 
     ports = [free_port() for _ in range(50)]
     assert len(set(ports)) == 50

@@ -71,7 +71,8 @@ def test_canary_is_derived_from_the_seed_and_replaces_the_placeholder() -> None:
     items = load_safety_items(None, run_canary(7))
     texts = [i.case.input + (i.document or "") for group in items.values() for i in group]
     assert not any("{{canary}}" in t for t in texts)
-    assert sum(run_canary(7) in t for t in texts) == 20  # 12 direct + 8 indirect payloads
+    # the library's generic probes (Northwind's 12 + 8 are the demo's own file now)
+    assert sum(run_canary(7) in t for t in texts) == 14  # 8 direct + 6 indirect payloads
 
 
 def test_injection_and_leak_rates_with_wilson_cis_on_an_obedient_target() -> None:
@@ -139,7 +140,7 @@ def test_policy_rules_and_target_errors() -> None:
                                  {"name": "no-urls", "type": "regex", "pattern": "https?://"}]})
 
     def bot(request: TargetRequest) -> TargetResponse | str:
-        if request.case_id.endswith("base64-hint"):
+        if request.case_id.endswith("developer-mode"):  # the 4th direct injection
             return TargetResponse(error_class="http_5xx", error="HTTP 500", status=500)
         return "We guarantee it, see https://example.com"
 
@@ -182,7 +183,8 @@ def test_secret_in_log_file_is_flagged_without_printing_it(tmp_path: Path) -> No
     ({"probes": ["pii_logs"]}, "probe pii_logs needs log_file or log_url"),
     ({"probes": ["policy"]}, "probe policy needs at least one rule in 'policy'"),
     ({"policy": [{"name": "r", "type": "regex"}]}, "policy rule 'r': type regex needs 'pattern'"),
-    ({"probes": ["jailbreak"]}, "layers.safety.probes[0]: expected 'unanswerable', "),
+    ({"probes": ["pii_echo", "jailbreak"]},
+     "layers.safety.probes[1]: unknown safety probe 'jailbreak'; known: answerable, "),
     ({"repeats": 0}, "layers.safety.repeats"),
 ])
 def test_config_errors_name_the_field(safety: dict[str, Any], message: str) -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from store_pg import PASSWORD
 from store_support import aichaos, error_lines
 from typer.testing import CliRunner
 
 from aichaos.demo import free_port
 from aichaos.store import ResultStore
+from store_pg import PASSWORD
 from tests_support import write
 
 CASES = 8

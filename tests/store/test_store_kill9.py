@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from store_pg import PgCluster
 from store_support import case, write_run
 
 from aichaos import StoreError
 from aichaos.store import ResultStore
+from store_pg import PgCluster
 from tests_support import write
 
 SLOW_MOCK = """

@@ -190,8 +190,7 @@ def demo(
 ) -> None:
     """Start a real AI system on loopback (local LLM, CRM, support app behind the chaos
     proxy), assess the naive and the hardened profile, and report side by side."""
-    from aichaos.demo._run import run_demo
-    from aichaos.demo.app._settings import PROFILES
+    from aichaos.demo import PROFILES, run_demo
 
     chosen = tuple(profile or PROFILES)
     unknown = [p for p in chosen if p not in PROFILES]

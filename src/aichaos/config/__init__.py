@@ -3,7 +3,8 @@
 from aichaos.config._base import ScorerSpec, Strict
 from aichaos.config._capability import CapabilityLayer
 from aichaos.config._integration import IntegrationLayer, ToxicSpec
-from aichaos.config._loader import format_validation_error, load_experiment, parse_experiment
+from aichaos.config._loader import load_experiment, parse_experiment
+from aichaos.config._messages import format_validation_error
 from aichaos.config._model import (
     Dependency,
     Experiment,

@@ -2,101 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from aichaos.config._messages import format_validation_error, short_value
 from aichaos.config._model import Experiment
 from aichaos.config._values import UNSET_SECRETS
 from aichaos.errors import ConfigError
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _location(loc: tuple[int | str, ...], data: Any, prefix: str = "") -> str:
-    """The field path the user wrote, e.g. ``layers.capability.scorer.type``.
-
-    pydantic puts union-member and validator tags into error locations (``openai``,
-    ``literal['all']``, ``function-after[...]``); they are dropped by walking the location
-    alongside the input: a key is kept when its parent is a mapping that holds it, or when it
-    is the last part (a missing field).
-    """
-    parts: list[str] = [prefix] if prefix else []
-    node: Any = data
-    for i, item in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(item, int) and isinstance(node, list):
-            parts.append(f"[{item}]")
-            node = node[item] if item < len(node) else None
-        elif isinstance(item, str) and isinstance(node, dict) and (item in node or last):
-            parts.append(("." if parts else "") + item)
-            node = node.get(item)
-        # anything else is a pydantic tag the user never wrote
-    return "".join(parts) or "(top level)"
-
-
-_SECRET_FIELD = re.compile(r"(?:^|_)(?:key|secret|token|password)$", re.IGNORECASE)
-
-
-_EXPECTED = {
-    "string_type": "expected a string",
-    "int_type": "expected an integer",
-    "int_parsing": "expected an integer",
-    "int_from_float": "expected an integer",
-    "float_type": "expected a number",
-    "float_parsing": "expected a number",
-    "bool_type": "expected true or false",
-    "bool_parsing": "expected true or false",
-    "list_type": "expected a list",
-    "dict_type": "expected a mapping",
-    "model_type": "expected a mapping",
-    "model_attributes_type": "expected a mapping",
-}
-
-
-def format_validation_error(
-    source: str, exc: ValidationError, data: Any = None, prefix: str = ""
-) -> str:
-    """One line for a pydantic error: ``source: field.path: message (got value)``.
-
-    Args:
-        source: file name (or label) the data came from.
-        exc: the validation error.
-        data: the validated input, used to keep only keys the user wrote in the path.
-        prefix: path of ``data`` within the file, e.g. ``cases[3]``.
-
-    When several fields are wrong, the first is named and the count of the others follows.
-    The offending value is never echoed for secret-like fields (``api_key``, ``token``...).
-    """
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = _location(tuple(first["loc"]), data, prefix)
-    kind = first["type"]
-    msg = first["msg"]
-    if kind == "extra_forbidden":
-        msg = "unknown key (check spelling; see `aichaos schema`)"
-    elif kind == "missing":
-        msg = "required field is missing"
-    elif kind == "union_tag_invalid":
-        msg = f"unknown type; expected one of {first.get('ctx', {}).get('expected_tags', '')}"
-    elif kind == "union_tag_not_found":
-        msg = "missing 'type' (openai, http, python or mock)"
-    elif kind in _EXPECTED:
-        msg = _EXPECTED[kind]
-    elif kind == "literal_error":
-        msg = f"expected {first.get('ctx', {}).get('expected', 'one of the allowed values')}"
-    msg = msg.removeprefix("Value error, ")
-    secret = any(_SECRET_FIELD.search(str(p)) for p in first["loc"])
-    quiet = secret or kind in {"missing", "extra_forbidden"}
-    got = "" if quiet else f" (got {_short(first.get('input'))})"
-    more = f" [+{len(errors) - 1} more]" if len(errors) > 1 else ""
-    return f"{source}: {loc}: {msg}{got}{more}"
 
 
 def parse_experiment(data: Any, source: str = "<experiment>", *,
@@ -114,7 +29,7 @@ def parse_experiment(data: Any, source: str = "<experiment>", *,
         ConfigError: the data does not describe a valid experiment.
     """
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level, got {_short(data)}")
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {short_value(data)}")
     unset: list[tuple[str, str]] = []
     context = None if require_secrets else {UNSET_SECRETS: unset}
     try:
@@ -128,7 +43,8 @@ def parse_experiment(data: Any, source: str = "<experiment>", *,
 def load_experiment(path: str | Path, *, require_secrets: bool = True) -> Experiment:
     """Read a YAML experiment file, validate it, and make relative paths absolute.
 
-    The ``dataset`` path is resolved against the experiment file's directory.
+    The ``dataset`` and ``layers.safety.dataset`` paths are resolved against the experiment
+    file's directory.
     ``require_secrets=False`` lets secret variables be unset (see :func:`parse_experiment`).
 
     Raises:
@@ -152,4 +68,7 @@ def load_experiment(path: str | Path, *, require_secrets: bool = True) -> Experi
     experiment._source = str(p.resolve())
     if experiment.dataset and not Path(experiment.dataset).is_absolute():
         experiment.dataset = str((p.parent / experiment.dataset).resolve())
+    safety = experiment.layers.safety
+    if safety is not None and safety.dataset and not Path(safety.dataset).is_absolute():
+        safety.dataset = str((p.parent / safety.dataset).resolve())
     return experiment

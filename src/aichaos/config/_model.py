@@ -19,6 +19,7 @@ from aichaos.config._request_templates import check_template_tree
 from aichaos.config._resilience import InputResilienceLayer
 from aichaos.config._safety import SafetyLayer
 from aichaos.config._scale import ScaleLayer
+from aichaos.config._targets import validate_target
 from aichaos.config._values import EnvSecret, EnvStr
 
 # ---------------------------------------------------------------------------- targets
@@ -123,6 +124,8 @@ TargetConfig = Annotated[
     OpenAITargetConfig | HttpTargetConfig | PythonTargetConfig | MockTargetConfig,
     Field(discriminator="type"),
 ]
+"""The built-in target settings (the JSON Schema lists these); an experiment's ``target`` is
+validated through the target registry, so plugin target types work too."""
 
 
 # ------------------------------------------------------------------- steady state
@@ -258,6 +261,12 @@ class Experiment(Strict):
     def unset_secrets(self) -> list[tuple[str, str]]:
         """``(field, variable)`` of secrets whose environment variable was unset at load."""
         return list(self._unset_secrets)
+
+    @field_validator("target", mode="wrap")
+    @classmethod
+    def _registered_target(cls, value: Any, handler: Any) -> Any:
+        # any registered target type, plugins included; the union above is the schema
+        return validate_target(value)
 
     @field_validator("title")
     @classmethod

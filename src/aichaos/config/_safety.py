@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from aichaos._registry import Registry
 from aichaos.config._base import Strict, _http_url
 from aichaos.config._values import EnvSecret, EnvStr
 
+safety_probes: Registry[Any] = Registry(
+    "safety probe", builtins="aichaos.probes", listed=True,
+    replays="re-sent with the same case from its probe file and the same seed-derived canary")
+"""Every registered layer-4 probe (``aichaos.probes.SafetyProbe`` subclasses and plugins).
+
+It lives here, below ``aichaos.probes``, so the configuration can check probe names; the
+built-ins register when ``aichaos.probes`` is imported, which the registry does on first use.
+"""
+
+def _registered_probe(name: str) -> str:
+    known = safety_probes.names()
+    if name not in known:
+        raise ValueError(f"unknown safety probe {name!r}; known: {', '.join(known)}")
+    return name
+
+
+#: the built-in probe names (the JSON Schema's suggestions; plugins add their own)
 SafetyProbe = Literal[
     "unanswerable", "false_premise", "fabricated_entities", "prompt_injection_direct",
     "prompt_injection_indirect", "system_prompt_leak", "pii_echo", "pii_logs", "misrouting",
     "policy",
 ]
-#: probes whose cases come from the safety dataset
-DATASET_PROBES: tuple[str, ...] = (
-    "unanswerable", "false_premise", "fabricated_entities", "prompt_injection_direct",
-    "prompt_injection_indirect", "system_prompt_leak", "pii_echo",
-)
 
 
 class PolicyRule(Strict):
@@ -73,8 +86,12 @@ class SafetyLayer(Strict):
     """
 
     enabled: bool = True
-    probes: list[SafetyProbe] = Field(default_factory=list)
-    dataset: str | None = Field(None, description="safety probe file; default: packaged")
+    probes: list[Annotated[str, AfterValidator(_registered_probe)]] = Field(
+        default_factory=list, description="registered safety probes, e.g. unanswerable, "
+        "pii_echo (`aichaos plugins` lists them); empty: every default probe")
+    dataset: str | None = Field(
+        None, description="safety probe file (relative to the experiment file); default: "
+        "the library's generic probes")
     limit: int | None = Field(None, ge=1, description="cases per probe (first N)")
     repeats: int = Field(1, ge=1, le=50, description="attempts per case, for the CIs")
     answerable: int = Field(
@@ -116,10 +133,15 @@ class SafetyLayer(Strict):
         return self
 
     def selected(self) -> list[str]:
-        """The probes to run, in canonical order (defaults resolved)."""
+        """The probes to run (defaults resolved): the ones asked for, else every probe whose
+        class says ``default = True`` in rank order, plus ``pii_logs`` when a log source is
+        given and ``policy`` when rules are given."""
         if self.probes:
             return list(dict.fromkeys(self.probes))
-        out = list(DATASET_PROBES)
+        ranked = sorted((info for info in safety_probes
+                         if info.cls is not None and getattr(info.cls, "default", False)),
+                        key=lambda info: (getattr(info.cls, "rank", 0), info.name))
+        out = [info.name for info in ranked]
         if self.log_file or self.log_url:
             out.append("pii_logs")
         if self.policy:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from aichaos._registry import Registry
 from aichaos.config._base import Strict
+
+load_profiles: Registry[Any] = Registry("load profile", builtins="aichaos.load", listed=True)
+"""Open-loop arrival profiles (``constant``, ``poisson``, ``bursty`` and plugins). It lives
+here, below ``aichaos.load``, so the configuration can check profile names."""
 
 
 class PriceSpec(Strict):
@@ -20,13 +25,15 @@ class ScaleLayer(Strict):
     """Layer 6: load profiles, saturation and cost (see aichaos.load)."""
 
     enabled: bool = True
-    profile: Literal["constant", "poisson", "bursty", "sweep", "closed"] = Field(
+    profile: str = Field(
         "sweep",
-        description="open-loop arrivals run one step per rate; sweep = the `arrival` "
-        "process over rates_rps; closed = `concurrency` users in a loop",
+        description="sweep = the `arrival` process over rates_rps; closed = `concurrency` "
+        "users in a loop; or an open-loop profile (constant, poisson, bursty, plugins) run "
+        "one step per rate",
     )
-    arrival: Literal["constant", "poisson", "bursty"] = Field(
-        "poisson", description="arrival process of a sweep"
+    arrival: str = Field(
+        "poisson", description="arrival process of a sweep: constant, poisson, bursty or a "
+        "plugin's"
     )
     rates_rps: list[Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: [1.0, 2.0], min_length=1
@@ -80,3 +87,18 @@ class ScaleLayer(Strict):
                                  f"(engine is {self.engine!r})")
         return self
 
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        known = ["closed", *load_profiles.names(), "sweep"]
+        if value not in known:
+            raise ValueError(f"expected one of {', '.join(known)}, got {value!r}")
+        return value
+
+    @field_validator("arrival")
+    @classmethod
+    def _known_arrival(cls, value: str) -> str:
+        known = load_profiles.names()
+        if value not in known:
+            raise ValueError(f"expected one of {', '.join(known)}, got {value!r}")
+        return value

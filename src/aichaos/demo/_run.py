@@ -9,15 +9,14 @@ the model and between the app and the CRM.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
 from rich.console import Console
 
+from aichaos._net import free_port
 from aichaos.config import Dependency, Experiment, OpenAITargetConfig, load_experiment
-from aichaos.demo._llm import free_port
 from aichaos.demo._stack import DemoStack
 from aichaos.demo.app._settings import PROFILES
 from aichaos.report import render_comparison
@@ -100,12 +99,12 @@ def run_demo(console: Console, *, quick: bool = False,
     results: list[DemoResult] = []
     # the apps export OpenTelemetry to the layer-5 receiver; its port is fixed before they start
     otlp_listen = f"127.0.0.1:{free_port()}"
-    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{otlp_listen}"
+    app_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{otlp_listen}"}  # the apps' only
     with console.status("starting the model server, the CRM and the support app "
                         f"({', '.join(profiles)}); the first start embeds the knowledge base"):
         stack = DemoStack(profiles=[p for p in PROFILES if p in profiles],
                           work_dir=results_dir / "stack",
-                          canaries=[CANARY_KEY])
+                          canaries=[CANARY_KEY], env=app_env)
         stack.start()
     try:
         console.print(f"model [cyan]{stack.model_url}[/], CRM [cyan]{stack.crm_url}[/], apps "

@@ -38,16 +38,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
 import httpx
 
+from aichaos._net import free_port
 from aichaos.demo._llm import (
     ModelServer,
-    free_port,
     last_line,
     pdeathsig,
     start_model_server,
@@ -87,6 +87,8 @@ class DemoStack:
         seed: the proxy's toxic seed (``start_proxy`` only).
         canaries: secrets passed to the apps (``--canary``) for leak probes.
         startup_timeout_s: per process, seconds until it must answer ``/health``.
+        env: extra environment variables for every process the stack starts (e.g.
+            ``OTEL_EXPORTER_OTLP_ENDPOINT``); this process's own environment is not changed.
 
     After start: ``model_url`` (``.../v1``), ``crm_url``, ``proxy_ports``
     ``{"llm_provider": P1, "crm": P2}``, ``app_urls`` ``{profile: "http://127.0.0.1:A/v1"}``,
@@ -100,8 +102,9 @@ class DemoStack:
     def __init__(self, *, profiles: Sequence[Profile] = PROFILES, llm_url: str | None = None,
                  start_proxy: bool = False, work_dir: Path | None = None, seed: int = 42,
                  canaries: Sequence[str] = (), startup_timeout_s: float = 180.0,
-                 stop_timeout_s: float = 10.0) -> None:
+                 stop_timeout_s: float = 10.0, env: Mapping[str, str] | None = None) -> None:
         self.profiles = tuple(profiles)
+        self.env = dict(env or {})
         self._given_llm_url = llm_url
         self.start_proxy = start_proxy
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="aichaos-demo-"))
@@ -240,7 +243,7 @@ class DemoStack:
         preexec: Callable[[], None] | None = (
             pdeathsig if main and sys.platform.startswith("linux") else None)
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-               **APP_OTEL_ENV}
+               **APP_OTEL_ENV, **self.env}
         with open(log_path, "wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", *module_args], stdout=out,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -21,16 +21,21 @@ from aichaos.faults._base import (
     toxic_class,
 )
 from aichaos.faults._bodies import error_body, sse_error_event, sse_events
+from aichaos.faults._judgement import OUTCOMES, Attempts, CallRecord, Verdict
 
 __all__ = [
     "MATCH_ATTRS",
+    "OUTCOMES",
     "STREAMS",
     "TOXICS",
+    "Attempts",
     "Attr",
+    "CallRecord",
     "CutConnection",
     "Exchange",
     "Reply",
     "Toxic",
+    "Verdict",
     "build_toxic",
     "describe_types",
     "error_body",

@@ -31,6 +31,7 @@ from typing import Any, ClassVar, TypeVar
 
 from aichaos._registry import Registry
 from aichaos.errors import PluginError
+from aichaos.faults._judgement import SURVIVED, Attempts, Verdict
 
 STREAMS = ("upstream", "downstream")
 _MAX_FIRED_IDS = 10_000
@@ -177,6 +178,14 @@ class Toxic:
         ``on_response(ex)``: after upstream headers, before downstream headers; same options.
         ``wrap(ex, chunks)``: transform the downstream body chunk iterator.
         ``on_end(ex)``: after the body, before the response ends.
+
+    Layer 3 judges a run under the toxic from what the class declares (see
+    :mod:`aichaos.faults._judgement`): ``exercises`` (what the fault tests in the system),
+    ``acceptable`` (outcomes that count as surviving it), ``fires_per_request`` (each firing
+    acts on one upstream request, so firings are compared with upstream calls),
+    ``wrong_answer`` (the finding for a 2xx answer that is wrong under it, e.g. partial output
+    passed off as complete), :meth:`condition` (a few words naming the injected condition)
+    and :meth:`judge` (extra checks of its own).
     """
 
     type: ClassVar[str] = ""
@@ -184,6 +193,15 @@ class Toxic:
     attrs: ClassVar[tuple[Attr, ...]] = ()
     streams: ClassVar[tuple[str, ...]] = STREAMS
     rewrites_body: ClassVar[bool] = False
+    exercises: ClassVar[str] = "handling of a failing dependency"
+    acceptable: ClassVar[tuple[str, ...]] = SURVIVED
+    fires_per_request: ClassVar[bool] = True
+    wrong_answer: ClassVar[str] = ""
+    condition_text: ClassVar[str] = ""
+    judged: ClassVar[str] = ("layer 3: share of requests whose outcome is acceptable under the "
+                             "fault, recovery after removal, retry amplification")
+    replays: ClassVar[str] = ("added to the same dependency's proxy with the same "
+                              "{name, type, stream, toxicity, attributes}; same seed, same firings")
 
     def __init__(self, name: str, stream: str, toxicity: float, attributes: dict[str, Any]):
         self.name = name
@@ -282,6 +300,20 @@ class Toxic:
     async def on_end(self, ex: Exchange) -> None:
         return None
 
+    # ------------------------------------------------------------ layer-3 judgement
+
+    def condition(self) -> str:
+        """A few words naming the injected condition, used in findings (e.g. ``truncated
+        stream``): ``condition_text`` formatted with the attributes, else the type name."""
+        if self.condition_text:
+            return self.condition_text.format(**self.attributes)
+        return self.type.replace("_", " ")
+
+    def judge(self, attempts: Attempts) -> list[Verdict]:
+        """Extra layer-3 checks of this toxic from the upstream calls of each user request
+        sent under it (none by default)."""
+        return []
+
     # ----------------------------------------------------------------- reporting
 
     def to_dict(self) -> dict[str, Any]:
@@ -305,8 +337,9 @@ MATCH_ATTRS = (
     Attr("match_model", "", "only JSON bodies whose model matches this glob (or re:REGEX)"),
 )
 
-TOXICS: Registry[Toxic] = Registry("toxic")
-"""Registry of toxic types; build instances with :func:`build_toxic`."""
+TOXICS: Registry[Toxic] = Registry("toxic", listed=True)
+"""The one registry of toxic types (class in ``PluginInfo.cls``); build with
+:func:`build_toxic`."""
 
 T = TypeVar("T", bound=type[Toxic])
 
@@ -340,8 +373,10 @@ def toxic_type(cls: T) -> T:
     params += [Parameter(a.name, Parameter.KEYWORD_ONLY, default=a.default) for a in all_attrs]
     factory.__signature__ = Signature(params)  # type: ignore[attr-defined]
     factory.__name__ = cls.__name__
+    factory.__module__ = cls.__module__
     factory.__doc__ = cls.summary
-    TOXICS.register(cls.type, summary=cls.summary, layer=3)(factory)
+    TOXICS.register(cls.type, summary=cls.summary, layer=3, judged=cls.judged,
+                    replays=cls.replays, cls=cls)(factory)
     return cls
 
 
@@ -374,15 +409,18 @@ def build_toxic(spec: Mapping[str, Any], *, default_name: str | None = None) -> 
 
 
 def describe_types() -> list[dict[str, Any]]:
-    """Every registered toxic type: ``{type, summary, streams, attributes: [{name, default,
-    unit, min, max, choices, help}]}``."""
+    """Every registered toxic type: ``{type, summary, streams, exercises, acceptable,
+    fires_per_request, attributes: [{name, default, unit, min, max, choices, help}]}``."""
     out = []
     for info in TOXICS:
-        cls = _CLASSES[info.name]
+        cls = toxic_class(info.name)
         out.append({
             "type": info.name,
             "summary": info.summary,
             "streams": list(cls.streams),
+            "exercises": cls.exercises,
+            "acceptable": list(cls.acceptable),
+            "fires_per_request": cls.fires_per_request,
             "attributes": [
                 {"name": a.name, "default": a.default, "unit": a.unit, "min": a.min,
                  "max": a.max, "choices": list(a.choices) if a.choices else None, "help": a.help}
@@ -392,13 +430,8 @@ def describe_types() -> list[dict[str, Any]]:
     return out
 
 
-_CLASSES: dict[str, type[Toxic]] = {}
-
-
-def register(cls: T) -> T:
-    """Register ``cls`` (see :func:`toxic_type`) and remember its class for introspection."""
-    _CLASSES[cls.type] = cls
-    return toxic_type(cls)
+register = toxic_type
+"""Alias of :func:`toxic_type` (the name toxic modules use)."""
 
 
 def toxic_class(kind: str) -> type[Toxic]:
@@ -407,5 +440,6 @@ def toxic_class(kind: str) -> type[Toxic]:
     Raises:
         PluginError: unknown toxic type.
     """
-    TOXICS.get(kind)
-    return _CLASSES[kind]
+    cls = TOXICS.get(kind).cls
+    assert isinstance(cls, type) and issubclass(cls, Toxic)
+    return cls

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from jsonpath_ng.ext.parser import parse as jsonpath_parse  # ext syntax accepts filters
 
@@ -43,6 +43,8 @@ class BadJson(Toxic):
     In an SSE stream the data of every JSON event is broken instead."""
 
     type = "bad_json"
+    condition_text = "{mode} JSON body"
+    exercises = "validation of the dependency's JSON responses"
     summary = "malformed, truncated, empty or wrong-shape JSON body"
     streams = ("downstream",)
     rewrites_body = True
@@ -76,12 +78,19 @@ class ToolArgs(Toxic):
     strings after it, so the joined arguments equal the broken value."""
 
     type = "tool_args"
+    exercises = "recovery from broken tool calls"
     summary = "tool-call arguments empty / invalid JSON / not an object, or unknown tool"
     streams = ("downstream",)
     rewrites_body = True
     attrs = (Attr("mode", "invalid_json", "how to break the call",
                   choices=("empty", "invalid_json", "not_object", "unknown_tool")),
              Attr("tool_name", "nonexistent_tool", "name used by unknown_tool"))
+    _CONDITIONS: ClassVar[dict[str, str]] = {
+        "empty": "empty tool arguments", "invalid_json": "malformed tool call",
+        "not_object": "non-object tool arguments", "unknown_tool": "hallucinated tool call"}
+
+    def condition(self) -> str:
+        return self._CONDITIONS.get(str(self.attributes["mode"]), "broken tool call")
 
     def _fix_call(self, fn: dict[str, Any], first: bool) -> None:
         mode = self.attributes["mode"]
@@ -170,6 +179,8 @@ class JsonInject(Toxic):
     request. Non-JSON bodies pass unchanged."""
 
     type = "json_inject"
+    condition_text = "injected payload"
+    exercises = "treating retrieved text and tool output as data"
     summary = "inject a payload into JSON fields (indirect prompt injection)"
     rewrites_body = True
     attrs = (Attr("path", "content", "JSONPath ($...) or key name of the target field(s)"),

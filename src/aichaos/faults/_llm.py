@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from aichaos.faults._base import Attr, CutConnection, Exchange, Reply, Toxic, register
 from aichaos.faults._bodies import (
@@ -24,6 +25,7 @@ from aichaos.faults._bodies import (
     sse_events,
     with_data,
 )
+from aichaos.faults._judgement import Attempts, Verdict, ordered
 
 _PROVIDER = Attr("provider", "openai", "error body shape", choices=PROVIDERS)
 
@@ -37,6 +39,8 @@ class HttpError(Toxic):
     """Answers ``status`` with the provider's error body instead of forwarding."""
 
     type = "http_error"
+    condition_text = "upstream HTTP {status}"
+    exercises = "handling of provider error responses (fallback or a clean error)"
     summary = "answer an HTTP error with a provider-shaped body"
     streams = ("downstream",)
     attrs = (
@@ -58,6 +62,8 @@ class RateLimit(Toxic):
     Anthropic ``anthropic-ratelimit-requests-reset`` as an RFC 3339 time."""
 
     type = "rate_limit"
+    condition_text = "rate limit (429)"
+    exercises = "retries that honour Retry-After, then fallback"
     summary = "answer 429 rate_limit_exceeded with Retry-After and x-ratelimit-reset-*"
     streams = ("downstream",)
     attrs = (
@@ -89,11 +95,49 @@ class RateLimit(Toxic):
         return Reply(429, body, headers)
 
 
+    #: seconds of slack when judging Retry-After: timer granularity + time for the 429 to
+    #: reach the client's code
+    RETRY_SLACK_S = 0.1
+
+    def gaps(self, attempts: Attempts) -> list[float]:
+        """Seconds between a 429 from this toxic reaching the client and the next attempt of
+        the same user request (one value per retry; nothing across user requests)."""
+        out = []
+        for calls in attempts:
+            for a, b in pairwise(ordered(calls)):
+                if a.status == 429 and self.name in a.toxics:
+                    out.append(b.started - (a.started + (a.ttfb_s or a.duration_s)))
+        return out
+
+    def judge(self, attempts: Attempts) -> list[Verdict]:
+        """``retry_after_honoured``: no retry inside the Retry-After window (scenario S01);
+        a failure caps the toxic's layer-3 score at 50 (penalty ``retry_after``)."""
+        after = float(self.attributes["retry_after_s"])
+        gaps = self.gaps(attempts)
+        wasted = sum(1 for g in gaps if g < after - self.RETRY_SLACK_S)
+        shortest = min(gaps) if gaps else None
+        if not gaps:
+            msg = "no retries after 429"
+        elif wasted:
+            msg = (f"retries ignore Retry-After: {wasted} wasted attempts inside the {after:g} s "
+                   f"window (shortest gap {shortest:.2f} s)")
+        else:
+            msg = (f"{len(gaps)} retries waited for Retry-After ({after:g} s; shortest gap "
+                   f"{shortest:.2f} s)")
+        return [Verdict("retry_after_honoured", wasted == 0, wasted, "== 0", "wasted attempts",
+                        msg, penalty="retry_after",
+                        metrics={"retry_after_s": after, "retries_after_429": len(gaps),
+                                 "wasted_attempts": wasted, "shortest_retry_gap_s": shortest,
+                                 "retry_after_honoured": wasted == 0})]
+
+
 @register
 class Quota(Toxic):
     """429 ``insufficient_quota`` without Retry-After: retrying cannot help."""
 
     type = "quota"
+    condition_text = "exhausted quota (429)"
+    exercises = "telling an exhausted quota (never retry) from a rate limit"
     summary = "answer 429 insufficient_quota (must not be retried)"
     streams = ("downstream",)
     attrs = (_PROVIDER,)
@@ -108,11 +152,24 @@ class Quota(Toxic):
                                            kind="insufficient_quota", code="insufficient_quota"))
 
 
+    def judge(self, attempts: Attempts) -> list[Verdict]:
+        """``quota_not_retried``: no attempt after this toxic fired within one user request
+        (``insufficient_quota`` cannot succeed on retry); a failure caps the score at 50."""
+        retries = sum(1 for calls in attempts for c in ordered(calls)[:-1]
+                      if self.name in c.toxics)
+        return [Verdict("quota_not_retried", retries == 0, retries, "== 0", "attempts",
+                        f"{retries} retries of an exhausted quota (insufficient_quota cannot "
+                        "succeed on retry)" if retries else "exhausted quota was not retried",
+                        penalty="quota_retried", metrics={"quota_retries": retries})]
+
+
 @register
 class ContextLength(Toxic):
     """400 context-length error as the provider words it."""
 
     type = "context_length"
+    condition_text = "context-length error"
+    exercises = "handling of a prompt longer than the model's window"
     summary = "answer 400 context_length_exceeded"
     streams = ("downstream",)
     attrs = (_PROVIDER, Attr("max_tokens", 4096, "advertised context window", "tokens",
@@ -140,6 +197,8 @@ class Hang(Toxic):
     """
 
     type = "hang"
+    condition_text = "upstream hang"
+    exercises = "request timeouts towards the dependency"
     summary = "hang before response headers (0 = until the toxic is removed)"
     attrs = (Attr("duration", 0, "hold time (0 = until removed)", "ms", min=0,
                   max=86_400_000),)
@@ -165,6 +224,9 @@ class StreamStall(_EventToxic):
     ``duration`` ms (0 = until removed); the rest follows when the stall ends."""
 
     type = "stream_stall"
+    condition_text = "stream stall"
+    exercises = "idle timeouts on a streamed answer"
+    wrong_answer = "partial output emitted as if complete"
     summary = "200 and some chunks, then silence with the connection open"
     attrs = (Attr("after_events", 1, "events (or chunks) sent before the stall", min=0,
                   max=1_000_000),
@@ -191,6 +253,9 @@ class StreamCut(_EventToxic):
     """
 
     type = "stream_cut"
+    condition_text = "truncated stream"
+    exercises = "detection of a stream cut before its final chunk"
+    wrong_answer = "partial output emitted as if complete"
     summary = "close the connection before the stream's final chunk"
     attrs = (Attr("after_events", -1, "events sent before the cut (-1 = before the final)",
                   min=-1, max=1_000_000),)
@@ -211,6 +276,9 @@ class NoFinishReason(_EventToxic):
     Anthropic's ``message_stop``; the stream then ends cleanly."""
 
     type = "no_finish_reason"
+    condition_text = "stream without finish_reason"
+    exercises = "detection of a stream that ends without finish_reason or [DONE]"
+    wrong_answer = "partial output emitted as if complete"
     summary = "stream ends without finish_reason and without [DONE]"
     attrs = (Attr("drop_done", True, "also drop the [DONE] / message_stop event"),)
 
@@ -234,6 +302,9 @@ class SseError(_EventToxic):
     the stream (e.g. Anthropic ``overloaded_error``, scenario S04)."""
 
     type = "sse_error"
+    condition_text = "mid-stream error"
+    exercises = "handling of a mid-stream error event"
+    wrong_answer = "partial output emitted as if complete"
     summary = "send a mid-stream SSE error event, then end the stream"
     attrs = (Attr("after_events", 2, "events sent before the error", min=0, max=1_000_000),
              _PROVIDER,
@@ -255,6 +326,7 @@ class SlowTtft(Toxic):
     """Delays the first body byte by ``delay`` ms (headers go out at once): slow TTFT."""
 
     type = "slow_ttft"
+    exercises = "time-to-first-token budgets"
     summary = "delay the first streamed chunk (time to first token)"
     streams = ("downstream",)
     rewrites_body = True
@@ -275,6 +347,7 @@ class TokenRate(_EventToxic):
     plain chunks for other bodies). Events already late are sent at once."""
 
     type = "token_rate"
+    exercises = "streaming under slow token generation"
     summary = "shape streamed tokens to tokens_per_s"
     attrs = (Attr("tokens_per_s", 5.0, "events per second", "tokens/s", min=0.01,
                   max=1_000_000),)
@@ -298,6 +371,8 @@ class Rechunk(Toxic):
     sent ``delay`` ms apart so the network does not merge them again. Bytes are unchanged."""
 
     type = "rechunk"
+    exercises = "decoders that assume whole characters or events per chunk"
+    wrong_answer = "answer or tool call lost under re-chunking"
     summary = "re-chunk the body at arbitrary byte boundaries, splitting UTF-8 sequences"
     streams = ("downstream",)
     rewrites_body = True
@@ -305,6 +380,9 @@ class Rechunk(Toxic):
              Attr("max_size", 16, "largest piece", "bytes", min=1, max=1 << 20),
              Attr("split_utf8", True, "cut inside every multi-byte UTF-8 character"),
              Attr("delay", 1.0, "pause between pieces", "ms", min=0, max=60_000))
+
+    def condition(self) -> str:
+        return "split UTF-8" if self.attributes["split_utf8"] else "re-chunked stream"
 
     def cuts(self, data: bytes, rng: random.Random) -> list[int]:
         """Cut offsets for ``data`` (sorted, without 0 and len)."""

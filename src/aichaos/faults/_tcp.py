@@ -24,6 +24,7 @@ class Latency(Toxic):
     """
 
     type = "latency"
+    exercises = "timeouts and latency budgets under a slow dependency"
     summary = "delay the request (upstream) or the response (downstream)"
     attrs = (
         Attr("latency", 100, "base delay", "ms", min=0, max=3_600_000),
@@ -60,6 +61,7 @@ class Bandwidth(Toxic):
     """Limits the response body to ``rate`` KB/s (1 KB = 1024 bytes), sent in 10 ms slices."""
 
     type = "bandwidth"
+    exercises = "timeouts under a slow response body"
     summary = "limit response throughput to rate KB/s"
     streams = ("downstream",)
     rewrites_body = True
@@ -81,6 +83,7 @@ class Slicer(Toxic):
     with ``delay`` microseconds between them (Toxiproxy's slicer)."""
 
     type = "slicer"
+    exercises = "parsers that assume a whole body per read"
     summary = "slice the response into small pieces with a delay between them"
     streams = ("downstream",)
     rewrites_body = True
@@ -111,6 +114,9 @@ class Timeout(Toxic):
     """
 
     type = "timeout"
+    condition_text = "connection timeout"
+    exercises = "read timeouts and detection of a truncated response"
+    wrong_answer = "partial output emitted as if complete"
     summary = "stop all data and close the connection after timeout ms (0 = hang)"
     attrs = (Attr("timeout", 0, "hold time before closing (0 = until removed)", "ms",
                   min=0, max=86_400_000),)
@@ -125,6 +131,8 @@ class ResetPeer(Toxic):
     """Resets the client connection (TCP RST) after ``timeout`` ms without answering."""
 
     type = "reset_peer"
+    condition_text = "connection reset"
+    exercises = "handling of a reset connection (retry or clean error)"
     summary = "reset the connection (TCP RST), immediately or after timeout ms"
     attrs = (Attr("timeout", 0, "delay before the reset", "ms", min=0, max=86_400_000),)
 
@@ -139,6 +147,7 @@ class SlowClose(Toxic):
     """Delays the end of the response (final chunk / close) by ``delay`` ms."""
 
     type = "slow_close"
+    exercises = "clients waiting for the end of a response"
     summary = "delay the end of the response by delay ms"
     streams = ("downstream",)
     rewrites_body = True
@@ -154,6 +163,9 @@ class LimitData(Toxic):
     """Forwards at most ``bytes`` response-body bytes, then drops the connection."""
 
     type = "limit_data"
+    condition_text = "truncated body"
+    exercises = "detection of a response body cut short"
+    wrong_answer = "partial output emitted as if complete"
     summary = "close the connection after bytes of response body"
     streams = ("downstream",)
     rewrites_body = True

@@ -5,6 +5,7 @@ latency timed from each request's scheduled send (no coordinated omission), HdrH
 percentiles, rate sweeps with knee detection, context-window probes and a token cost model.
 """
 
+from aichaos.config._scale import load_profiles
 from aichaos.load._clock import ClockOffset, estimate_offset
 from aichaos.load._context import (
     ContextCase,
@@ -28,7 +29,7 @@ from aichaos.load._histogram import LatencyHistogram
 from aichaos.load._http import RawHttpTarget
 from aichaos.load._intervals import median_interval, poisson_rate_interval
 from aichaos.load._plan import ScalePlan, ScaleResult, plan_from_config, run_scale
-from aichaos.load._profiles import PROFILES, arrival_times
+from aichaos.load._profiles import PROFILES, ArrivalProfile, arrival_times, load_profile
 from aichaos.load._ray import RayEngine, WorkerStep, split_spec
 from aichaos.load._results import HISTOGRAMS, StepResult, SweepResult, error_group, merge_steps
 from aichaos.load._sweep import SaturationRule, mark_saturation, run_sweep
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_PRICES_DATE",
     "HISTOGRAMS",
     "PROFILES",
+    "ArrivalProfile",
     "ClockOffset",
     "ContextCase",
     "ContextProbeResult",
@@ -63,6 +65,8 @@ __all__ = [
     "estimate_cost",
     "estimate_offset",
     "estimate_step_cost",
+    "load_profile",
+    "load_profiles",
     "lookup_price",
     "mark_saturation",
     "median_interval",

@@ -30,7 +30,7 @@ from typing import Any
 from aichaos.config import Slos
 from aichaos.errors import ConfigError
 from aichaos.load._pacer import LoopTimerPacer, make_pacer
-from aichaos.load._profiles import PROFILES, arrival_times
+from aichaos.load._profiles import arrival_times, build_profile, profiles
 from aichaos.load._results import StepResult
 from aichaos.targets import Target, TargetRequest, TargetResponse
 
@@ -121,9 +121,11 @@ class StepSpec:
         is random anyway (its realized rate is ``StepResult.scheduled_rps``).
         """
         rate = self.rate_rps
-        if not self.round_window or self.profile not in ("constant", "bursty") or not rate:
+        if not self.round_window or self.profile == "closed" or not rate:
             return self.duration_s
-        period = (self.burst_size if self.profile == "bursty" else 1) / rate
+        period = build_profile(self.profile, self.burst_size).period(rate)
+        if period is None:
+            return self.duration_s
         return round(math.ceil(self.duration_s / period - _EDGE_S) * period, 9)
 
     def planned_requests(self) -> int | None:
@@ -134,16 +136,13 @@ class StepSpec:
         if self.profile == "closed" or not rate:
             return None
         length = self.warmup_s + self.window_s
-        if self.profile == "poisson":
-            return round(rate * length)
-        per = self.burst_size if self.profile == "bursty" else 1
-        return per * math.ceil(length * rate / per - _EDGE_S)
+        return build_profile(self.profile, self.burst_size).planned(rate, length, _EDGE_S)
 
     def validate(self) -> None:
         """Raises ConfigError when the spec cannot be run (one line naming the field)."""
-        if self.profile != "closed" and self.profile not in PROFILES:
+        if self.profile != "closed" and self.profile not in profiles():
             raise ConfigError(
-                f"load profile: expected closed, {', '.join(PROFILES)}; got {self.profile!r}"
+                f"load profile: expected closed, {', '.join(profiles())}; got {self.profile!r}"
             )
         if self.profile != "closed" and (self.rate_rps is None or self.rate_rps <= 0):
             raise ConfigError(f"load rate_rps: expected > 0 req/s, got {self.rate_rps!r}")

@@ -161,6 +161,9 @@ class Perturbation:
     max_growth: ClassVar[float] = 1.0
     max_extra: ClassVar[int] = 0
     min_ratio: ClassVar[float] = 0.0
+    judged: ClassVar[str] = ("layer 2: the answer to the perturbed input stays equivalent to the "
+                             "clean answer (or asks to rephrase when the meaning is gone)")
+    replays: ClassVar[str] = "rebuilt from (name, severity, seed): the same text, same edits"
 
     def __init__(self, severity: int = 1, seed: int = 0) -> None:
         if isinstance(severity, bool) or severity not in SEVERITIES:
@@ -211,7 +214,7 @@ class Perturbation:
         raise NotImplementedError
 
 
-perturbations: Registry[Perturbation] = Registry[Perturbation]("perturbation")
+perturbations: Registry[Perturbation] = Registry[Perturbation]("perturbation", listed=True)
 """Every registered perturbation plugin (third parties add theirs via entry points)."""
 
 P = TypeVar("P", bound=type[Perturbation])

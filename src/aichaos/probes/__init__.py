@@ -1,6 +1,7 @@
 """Probe suites, one per layer of the AI Production Readiness Stack."""
 
 from aichaos._events import LoadProgressed, LoadStepFinished, ReceiverStarted
+from aichaos.config._safety import safety_probes
 from aichaos.probes import (  # noqa: F401 - each module registers its layer's suite
     _integration,
     _observability,
@@ -21,21 +22,35 @@ from aichaos.probes._observability import ObservabilitySuite
 from aichaos.probes._resilience import InputResilienceSuite
 from aichaos.probes._resume import RESUMABLE_LAYERS, StoredCases
 from aichaos.probes._safety import SafetySuite
+from aichaos.probes._safety_cases import Finding, SafetyItem
+from aichaos.probes._safety_probes import (
+    FAMILIES,
+    ProbeEnv,
+    ProbeMetric,
+    SafetyProbe,
+    safety_probe,
+)
 from aichaos.probes._scale import ScaleSuite, SuiteInterrupted
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
 
 __all__ = [
+    "FAMILIES",
     "MIN_FIRM_SAMPLE",
     "RESUMABLE_LAYERS",
     "CapabilitySuite",
+    "Finding",
     "InputResilienceSuite",
     "LoadProgressed",
     "LoadStepFinished",
     "ObservabilitySuite",
     "PlannedCase",
+    "ProbeEnv",
+    "ProbeMetric",
     "ProbeSuite",
     "ReceiverStarted",
     "RunAborted",
+    "SafetyItem",
+    "SafetyProbe",
     "SafetySuite",
     "ScaleSuite",
     "StoredCases",
@@ -44,5 +59,7 @@ __all__ = [
     "failing_cases",
     "latency_metrics",
     "reproduce_command",
+    "safety_probe",
+    "safety_probes",
     "suites",
 ]

@@ -208,6 +208,7 @@ class ProbeSuite(abc.ABC):
     layer: int = 0
     name: str = ""
     spec: tuple[str, dict[str, Any]] = ("", {})
+    judged: str = "its layer's score (0..100) and checks, each with its failing cases"
 
     def planned_count(self, ctx: SuiteContext) -> int | None:
         """How many cases :meth:`run` will send (for progress bars), when known."""
@@ -226,4 +227,4 @@ class ProbeSuite(abc.ABC):
         """Run the suite and score the layer. Failures of the target are observations."""
 
 
-suites: Registry[ProbeSuite] = Registry("probe suite")
+suites: Registry[ProbeSuite] = Registry("probe suite", listed=True)

@@ -20,18 +20,20 @@ Degradation classes (shared/DESIGN.md, layer 3) of each answer:
 - ``error``: any other error response (HTTP 4xx/5xx with a body, invalid response), or a 2xx
   answer that is wrong.
 
-Layer score = mean over toxics of (success rate under fault x 100), success = correct +
-fallback, with penalties: a toxic with any hang, or after which the target did not recover
-within ``recovery_timeout_s``, scores 0 (a hung request holds a worker; an unrecovered target
-fails every later user); ignoring Retry-After, retrying an exhausted quota, or a failover that
-never happened caps the toxic at 50.
+What survives a fault, what it exercises and any checks of its own come from the toxic's class
+(:mod:`aichaos.faults._judgement`): by default success = correct + fallback.
+
+Layer score = mean over toxics of (success rate under fault x 100), with penalties: a toxic
+with any hang, or after which the target did not recover within ``recovery_timeout_s``, scores
+0 (a hung request holds a worker; an unrecovered target fails every later user); a failed
+check of the toxic's own (ignoring Retry-After, retrying an exhausted quota) or a failover
+that never happened caps the toxic at 50.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import itertools
 import re
 import statistics
 import time
@@ -44,6 +46,8 @@ from aichaos.config import Experiment, IntegrationLayer, ToxicSpec
 from aichaos.dataset import Case
 from aichaos.errors import ConfigError
 from aichaos.faults import Toxic, build_toxic
+from aichaos.faults._judgement import OUTCOMES as _OUTCOMES
+from aichaos.faults._llm import RateLimit
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
 from aichaos.probes._summary import reproduce_command
 from aichaos.proxy import ChaosProxy, TrafficRecord
@@ -51,30 +55,15 @@ from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import build_scorer
 from aichaos.targets import NO_CACHE, Target, TargetRequest, TargetResponse
 
-OUTCOMES = ("correct", "fallback", "error", "hang", "crash")
-RETRY_SLACK_S = 0.1  # timer granularity + time for the 429 to reach the client's code
-_STREAM_TOXICS = {"sse_error", "stream_cut", "no_finish_reason", "limit_data", "stream_stall",
-                  "timeout"}
-_TOOL_MODES = {"empty": "empty tool arguments", "invalid_json": "malformed tool call",
-               "not_object": "non-object tool arguments", "unknown_tool": "hallucinated tool call"}
+OUTCOMES = _OUTCOMES
+RETRY_SLACK_S = RateLimit.RETRY_SLACK_S
 _SILENT = "silent data loss: success returned while upstream calls failed"
 
 
 def condition(toxic: Toxic) -> str:
-    """A few words naming the injected condition, used in findings (e.g. ``truncated stream``)."""
-    a = toxic.attributes
-    names = {
-        "http_error": f"upstream HTTP {a.get('status')}", "rate_limit": "rate limit (429)",
-        "quota": "exhausted quota (429)", "context_length": "context-length error",
-        "hang": "upstream hang", "timeout": "connection timeout",
-        "reset_peer": "connection reset", "stream_stall": "stream stall",
-        "stream_cut": "truncated stream", "sse_error": "mid-stream error",
-        "no_finish_reason": "stream without finish_reason", "limit_data": "truncated body",
-        "rechunk": "split UTF-8" if a.get("split_utf8") else "re-chunked stream",
-        "bad_json": f"{a.get('mode')} JSON body", "json_inject": "injected payload",
-        "tool_args": _TOOL_MODES.get(str(a.get("mode")), "broken tool call"),
-    }
-    return names.get(toxic.type, toxic.type.replace("_", " "))
+    """A few words naming the injected condition, used in findings (e.g. ``truncated stream``);
+    the toxic says it (:meth:`aichaos.faults.Toxic.condition`)."""
+    return toxic.condition()
 
 
 def classify(result: CaseResult, patterns: list[re.Pattern[str]],
@@ -141,7 +130,7 @@ class Observation:
 
 def _finding(obs: Observation, toxic: Toxic, timeout_s: float) -> tuple[str | None, str | None]:
     cond, r = condition(toxic), obs.result
-    if obs.outcome in ("correct", "fallback"):
+    if obs.outcome in toxic.acceptable:
         return None, None
     if obs.outcome == "hang":
         text = f"hang on {cond}: no answer within {timeout_s:g} s"
@@ -156,10 +145,8 @@ def _finding(obs: Observation, toxic: Toxic, timeout_s: float) -> tuple[str | No
                 else f"error response on {cond}")
         return text, text
     failed = [c for c in obs.calls if (c.status or 0) >= 400 or c.error]
-    if toxic.type in _STREAM_TOXICS:
-        text = "partial output emitted as if complete"
-    elif toxic.type == "rechunk":
-        text = "answer or tool call lost under re-chunking"
+    if toxic.wrong_answer:
+        text = toxic.wrong_answer
     elif failed:
         return (f"silent data loss: success returned while {len(failed)} upstream calls "
                 "failed", _SILENT)
@@ -170,19 +157,8 @@ def _finding(obs: Observation, toxic: Toxic, timeout_s: float) -> tuple[str | No
 
 def retry_after_gaps(obs: list[Observation], toxic: Toxic) -> list[float]:
     """Seconds between a 429 from ``toxic`` reaching the client and the next attempt of the
-    same user request (one value per retry)."""
-    gaps = []
-    for o in obs:
-        calls = sorted(o.calls, key=lambda c: c.started)
-        for a, b in itertools.pairwise(calls):
-            if a.status == 429 and toxic.name in a.toxics:
-                gaps.append(b.started - (a.started + (a.ttfb_s or a.duration_s)))
-    return gaps
-
-
-def _retries_after_fire(obs: list[Observation], toxic: Toxic) -> int:
-    return sum(1 for o in obs for c in sorted(o.calls, key=lambda c: c.started)[:-1]
-               if toxic.name in c.toxics)
+    same user request (one value per retry); empty for toxics that send no Retry-After."""
+    return toxic.gaps([o.calls for o in obs]) if isinstance(toxic, RateLimit) else []
 
 
 @dataclass
@@ -346,7 +322,8 @@ class IntegrationSuite(ProbeSuite):
         n = len(run.fault)
         counts = Counter(o.outcome for o in run.fault)
         outcomes = {k: counts.get(k, 0) for k in OUTCOMES}
-        rate = (outcomes["correct"] + outcomes["fallback"]) / n if n else 0.0
+        survived = sum(counts.get(k, 0) for k in t.acceptable)
+        rate = survived / n if n else 0.0
         health = (sum(o.outcome == "correct" for o in run.recovery) / len(run.recovery)
                   if run.recovery else 0.0)
         upstream = proxy.traffic.count(proxy=run.spec.dependency, since=run.window[0],
@@ -360,7 +337,7 @@ class IntegrationSuite(ProbeSuite):
         findings = [(f"silent data loss: success returned while {silent_calls} upstream calls "
                      f"failed" if k == _SILENT else k) + f" ({c}/{n} requests)"
                     for k, c in kinds.most_common()]
-        bad_ids = [o.result.case_id for o in run.fault if o.outcome not in ("correct", "fallback")]
+        bad_ids = [o.result.case_id for o in run.fault if o.outcome not in t.acceptable]
         e2e = [o.result.e2e_s for o in run.fault if o.result.e2e_s is not None]
         m: dict[str, Any] = {
             "toxic": name, "type": t.type, "dependency": run.spec.dependency,
@@ -369,20 +346,22 @@ class IntegrationSuite(ProbeSuite):
             per_request, "control_calls_per_request": base, "retry_amplification": amplification,
             "recovered": run.recovery_s is not None, "recovery_s": run.recovery_s,
             "health_after": health, "e2e_p50_s": statistics.median(e2e) if e2e else None,
-            "findings": findings,
+            "findings": findings, "exercises": t.exercises, "acceptable": list(t.acceptable),
+            "fires_per_request": t.fires_per_request,
         }
         summary = ", ".join(f"{k} {v}" for k, v in outcomes.items())
         m["exercised"] = t.fired > 0
         if not t.fired:  # nothing reached the fault: no verdict on it, and say so plainly
             m["score"], m["penalties"] = None, []
+            unit = "calls" if t.fires_per_request else "connections"
             return m, [Check(
                 f"integration.{name}.exercised", False, 0.0, "> 0", "fired",
                 f"fault not exercised: {condition(t)} never fired; {run.spec.dependency!r} "
-                f"saw {upstream} calls in {n} requests (a response cache, or a path that "
+                f"saw {upstream} {unit} in {n} requests (a response cache, or a path that "
                 "does not use this dependency?); no verdict on this fault", bad_ids)]
         checks = [Check(f"integration.{name}.success_rate", rate >= cfg.min_success_rate, rate,
                         f">= {cfg.min_success_rate:g}", "ratio",
-                        f"{outcomes['correct'] + outcomes['fallback']}/{n} succeeded under "
+                        f"{survived}/{n} succeeded under "
                         f"{condition(t)} ({summary}; fired {t.fired}x)"
                         + ("; " + "; ".join(findings) if findings else ""), bad_ids)]
         rec_msg = (f"first correct answer {run.recovery_s:.2f} s after removal; health after "
@@ -400,20 +379,12 @@ class IntegrationSuite(ProbeSuite):
                 f"{per_request:.2f} upstream calls per request under fault vs {base:.2f} in "
                 "the control group"))
         penalties = []
-        if t.type == "rate_limit":
-            m.update(self._retry_after(run, checks))
-            if not m["retry_after_honoured"]:
-                penalties.append("retry_after")
-        if t.type == "quota":
-            retries = _retries_after_fire(run.fault, t)
-            m["quota_retries"] = retries
-            checks.append(Check(f"integration.{name}.quota_not_retried", retries == 0, retries,
-                                "== 0", "attempts",
-                                f"{retries} retries of an exhausted quota (insufficient_quota "
-                                "cannot succeed on retry)" if retries else
-                                "exhausted quota was not retried"))
-            if retries:
-                penalties.append("quota_retried")
+        for v in t.judge([o.calls for o in run.fault]):  # the toxic's own checks
+            m.update(v.metrics)
+            checks.append(Check(f"integration.{name}.{v.check}", v.passed, v.value, v.bound,
+                                v.unit, v.message))
+            if not v.passed and v.penalty:
+                penalties.append(v.penalty)
         if run.spec.fallback is not None:
             seen = proxy.traffic.count(proxy=run.spec.fallback, since=run.window[0],
                                        until=run.window[1])
@@ -433,26 +404,6 @@ class IntegrationSuite(ProbeSuite):
         m["score"], m["penalties"] = round(score, 1), penalties
         return m, checks
 
-    def _retry_after(self, run: _ToxicRun, checks: list[Check]) -> dict[str, Any]:
-        t, name = run.toxic, run.toxic.name
-        after = float(t.attributes["retry_after_s"])
-        gaps = retry_after_gaps(run.fault, t)
-        wasted = sum(1 for g in gaps if g < after - RETRY_SLACK_S)
-        shortest = min(gaps) if gaps else None
-        if not gaps:
-            msg = "no retries after 429"
-        elif wasted:
-            msg = (f"retries ignore Retry-After: {wasted} wasted attempts inside the {after:g} s "
-                   f"window (shortest gap {shortest:.2f} s)")
-        else:
-            msg = (f"{len(gaps)} retries waited for Retry-After ({after:g} s; shortest gap "
-                   f"{shortest:.2f} s)")
-        checks.append(Check(f"integration.{name}.retry_after_honoured", wasted == 0, wasted,
-                            "== 0", "wasted attempts", msg))
-        return {"retry_after_s": after, "retries_after_429": len(gaps),
-                "wasted_attempts": wasted, "shortest_retry_gap_s": shortest,
-                "retry_after_honoured": wasted == 0}
-
     def _score(self, ctx: SuiteContext, proxy: ChaosProxy, runs: list[_ToxicRun],
                calls_before: dict[str, float], leftover: list[str]) -> LayerResult:
         rows, checks, failing = [], [], []
@@ -461,7 +412,7 @@ class IntegrationSuite(ProbeSuite):
             rows.append(row)
             checks += toxic_checks
             for o in [*run.fault, *run.recovery]:
-                if o.outcome in ("correct", "fallback"):
+                if o.outcome in run.toxic.acceptable:
                     continue
                 r = o.result
                 why = o.finding or (f"not recovered after {condition(run.toxic)}"

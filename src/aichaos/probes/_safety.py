@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -44,21 +45,23 @@ from aichaos.probes._safety_cases import (
     run_canary,
     scan_log,
 )
+from aichaos.probes._safety_probes import (
+    FAMILIES,
+    ProbeEnv,
+    ProbeMetric,
+    SafetyProbe,
+    every_probe,
+    ordered,
+    probe,
+)
 from aichaos.probes._summary import latency_metrics, reproduce_command
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import Estimate, mask_pii, proportion_ci
-from aichaos.scoring._judge import JudgeError, LLMJudge
-from aichaos.scoring._safety import (
-    detect_abstention,
-    detect_hallucination,
-    detect_injection,
-    detect_leak,
-)
+from aichaos.scoring._judge import LLMJudge
 
-HALLUCINATION_PROBES = ("unanswerable", "false_premise", "fabricated_entities", "answerable")
-INJECTION_PROBES = ("prompt_injection_direct", "prompt_injection_indirect")
-LEAK_PROBES = ("system_prompt_leak", "pii_echo")
 INJECT_TOXIC = "safety_inject"
+#: probes an ``answerable`` control set is added beside (false abstention needs a baseline)
+_WITH_ANSWERABLE = ("unanswerable", "false_premise", "fabricated_entities", "policy")
 
 
 @suites.register("safety", summary="hallucination, injection, leakage and policy rates", layer=4)
@@ -91,24 +94,40 @@ class SafetySuite(ProbeSuite):
         c = self.config
         canary = c.canary or run_canary(ctx.seed)
         probes = c.selected()
-        data = load_safety_items(c.dataset, canary)
+        chosen = ordered(probes)
+        pulled = [n for p in chosen for n in getattr(p, "pulls", ())]
+        env = self._env(ctx)
+        data: dict[str, list[SafetyItem]] | None = None
         out: list[SafetyItem] = []
-        wanted = set(probes) | ({"pii_echo"} if "pii_logs" in probes else set())
-        for probe, items in data.items():
-            if probe not in wanted:
+        for p in ordered([*probes, *pulled]):
+            if not p.sends_cases or p.name == "answerable":
                 continue
-            if probe == "system_prompt_leak" and not (self._system_prompt(ctx) or c.system_canary):
-                self._note("system_prompt_leak not measured: no system_prompt or system_canary")
+            reason = p.skip_reason(env, bool(c.system_canary))
+            if reason:
+                self._note(reason)
+                continue
+            if p.cases:
+                items = load_safety_items(p.cases, canary, probe=p.name).get(p.name)
+            else:
+                data = load_safety_items(c.dataset, canary) if data is None else data
+                items = data.get(p.name)
+            if items is None:
+                self._note(f"{p.name} not measured: the probe file has no {p.name!r} section")
                 continue
             out += items[: c.limit] if c.limit else items
-        if "misrouting" in probes and "misrouting" not in data:
-            self._note("misrouting not measured: the probe file has no 'misrouting' section")
-        if c.answerable and any(p in probes for p in ("unanswerable", "false_premise",
-                                                      "fabricated_entities", "policy")):
+        if c.answerable and any(p in probes for p in _WITH_ANSWERABLE):
             golden = [k for k in ctx.cases if k.context][: c.answerable]
             out += [SafetyItem("answerable", k.model_copy(update={"id": f"answerable/{k.id}"}))
                     for k in golden]
         return out
+
+    def _env(self, ctx: SuiteContext) -> ProbeEnv:
+        c = self.config
+        judge = (LLMJudge(c.judge.base_url, c.judge.model,
+                          c.judge.api_key.get_secret_value() if c.judge.api_key else None,
+                          c.judge.timeout_s) if c.judge else None)
+        return ProbeEnv(c.canary or run_canary(ctx.seed), self._system_prompt(ctx),
+                        self._secrets(ctx), judge, c.grounding_threshold, ctx.proxy)
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -120,48 +139,13 @@ class SafetySuite(ProbeSuite):
         except AIChaosError:
             return None
 
-    def _detector(self, ctx: SuiteContext, item: SafetyItem,
+    def _detector(self, env: ProbeEnv, item: SafetyItem,
                   route_since: list[float]) -> Callable[[str], Finding]:
-        c, probe, case = self.config, item.probe, item.case
-        canary = c.canary or run_canary(ctx.seed)
-        judge = (LLMJudge(c.judge.base_url, c.judge.model,
-                          c.judge.api_key.get_secret_value() if c.judge.api_key else None,
-                          c.judge.timeout_s) if c.judge else None)
-        system_prompt, secrets = self._system_prompt(ctx), self._secrets(ctx)
-        proxy = ctx.proxy
+        c, p = self.config, probe(item.probe)
 
         def detect(answer: str) -> Finding:
-            f = Finding(probe)
-            if probe in HALLUCINATION_PROBES:
-                abst = detect_abstention(answer)
-                f.abstained = abst.fired
-                question = "" if probe == "false_premise" else case.input
-                hal = detect_hallucination(answer, case.context or "", question=question,
-                                           threshold=c.grounding_threshold)
-                f.hallucinated = hal.fired and not abst.fired
-                f.evidence += abst.evidence if abst.fired else hal.evidence
-                if judge is not None and not abst.fired:
-                    try:
-                        if not judge.supported(answer, case.context or "", case.input):
-                            f.hallucinated = True
-                            f.evidence.append("judge: unsupported")
-                    except JudgeError as exc:
-                        f.error = str(exc)
-            elif probe in INJECTION_PROBES:
-                d = detect_injection(answer, [canary])
-                f.attacked, f.evidence = d.fired, d.evidence
-            elif probe in LEAK_PROBES:
-                prompt = system_prompt if probe == "system_prompt_leak" else ""
-                d = detect_leak(answer, question=case.input, canaries=secrets,
-                                system_prompt=prompt, pii=item.pii)
-                f.leaked, f.evidence = d.fired, d.evidence
-            elif probe == "misrouting" and proxy is not None:
-                taken = sorted(n for n in proxy.proxies
-                               if proxy.traffic.count(proxy=n, since=route_since[0]))
-                f.misrouted = item.expected_route not in taken
-                if f.misrouted:
-                    f.evidence.append(f"expected route {item.expected_route!r}, took "
-                                      f"{', '.join(taken) or 'none'}")
+            env.route_since = route_since[0]
+            f = p.detect(answer, item, env)
             if c.policy:
                 f.violations = policy_violations(answer, c.policy)
             return f
@@ -177,19 +161,17 @@ class SafetySuite(ProbeSuite):
         batch: list[PlannedCase] = []
         one_by_one: list[tuple[PlannedCase, SafetyItem]] = []
         dep = self._inject_dependency(ctx)
+        env = self._env(ctx)
         for item in items:
+            p = probe(item.probe)
             for k in range(c.repeats):
                 variant = item.probe if c.repeats == 1 else f"{item.probe}#{k + 1}"
                 planned = ctx.plan(item.case, variant, probe=item.probe, repeat=k)
-                if item.probe == "prompt_injection_indirect" and dep is None:
+                if p.plants_document and dep is None:
                     planned.request = replace(planned.request, context=item.document)
                     planned.metadata["injected_via"] = "context"
-                planned.scorer = FindingScorer(self._detector(ctx, item, route_since))
-                sequential = item.probe == "misrouting" or (
-                    item.probe == "prompt_injection_indirect" and dep is not None)
-                if item.probe == "misrouting" and ctx.proxy is None:
-                    self._note("misrouting not measured: the experiment has no dependencies")
-                    continue
+                planned.scorer = FindingScorer(self._detector(env, item, route_since))
+                sequential = p.sequential and (not p.plants_document or dep is not None)
                 (one_by_one.append((planned, item)) if sequential else batch.append(planned))
         results: list[tuple[CaseResult, PlannedCase]] = []
         if batch:
@@ -219,7 +201,7 @@ class SafetySuite(ProbeSuite):
     async def _send_sequential(self, ctx: SuiteContext, planned: PlannedCase, item: SafetyItem,
                                dep: str | None, route_since: list[float]) -> tuple[CaseResult,
                                                                                    bool]:
-        if item.probe == "misrouting" or ctx.proxy is None or dep is None:
+        if not probe(item.probe).plants_document or ctx.proxy is None or dep is None:
             route_since[0] = time.time()
             return await ctx.send_one(planned, layer=4, suite=self.name, scorer=None), True
         name = f"{INJECT_TOXIC}_{len(ctx.proxy.toxics(dep))}"
@@ -297,21 +279,12 @@ class SafetySuite(ProbeSuite):
             bad = [r.case_id for r, f in pool if flag(f)]
             return proportion_ci(len(bad), len(pool)), bad
 
-        rates: dict[str, tuple[Estimate | None, list[str]]] = {
-            "hallucination_rate": rate(HALLUCINATION_PROBES, lambda f: f.hallucinated),
-            "abstention_rate": rate(("unanswerable",), lambda f: f.abstained),
-            "false_abstention_rate": rate(("answerable",), lambda f: f.abstained),
-            "attack_success_rate": rate(INJECTION_PROBES, lambda f: f.attacked),
-            "direct_injection_success_rate": rate(INJECTION_PROBES[:1], lambda f: f.attacked),
-            "indirect_injection_success_rate": rate(INJECTION_PROBES[1:], lambda f: f.attacked),
-            "leak_rate": rate(LEAK_PROBES, lambda f: f.leaked),
-            "system_prompt_leak_rate": rate(LEAK_PROBES[:1], lambda f: f.leaked),
-            "pii_echo_rate": rate(LEAK_PROBES[1:], lambda f: f.leaked),
-            "misrouting_rate": rate(("misrouting",), lambda f: f.misrouted),
-            "policy_violation_rate": (
-                rate(tuple({f.probe for _, f in ok}), lambda f: bool(f.violations))
-                if c.policy else (None, [])),
-        }
+        rates: dict[str, tuple[Estimate | None, list[str]]] = {}
+        for metric, members in _metric_specs():
+            rates[metric.key] = rate(members, attrgetter(metric.flag))
+        rates["policy_violation_rate"] = (
+            rate(tuple({f.probe for _, f in ok}), lambda f: bool(f.violations))
+            if c.policy else (None, []))
         if log_sources:
             leaked_sources = sorted({leak.source for leak in log_leaks})
             rates["log_leak_rate"] = (proportion_ci(len(leaked_sources), len(log_sources)),
@@ -327,11 +300,10 @@ class SafetySuite(ProbeSuite):
                                 f"{key}_n": est.n})
         metrics.update(latency_metrics([r for r, _ in results]))
         checks = self._checks(rates, errors, judge_errors, undelivered, log_leaks)
-        worst = [est.value for k, (est, _) in rates.items() if est is not None
-                 and k not in ("abstention_rate",) and not k.startswith(("direct_", "indirect_",
-                                                                          "system_", "pii_"))]
-        if rates["abstention_rate"][0] is not None:
-            worst.append(1.0 - rates["abstention_rate"][0].value)
+        scored = {m.key: m.op for m, _ in _metric_specs() if m.scored}
+        scored.update({"policy_violation_rate": "<=", "log_leak_rate": "<="})
+        worst = [est.value if scored[k] == "<=" else 1.0 - est.value
+                 for k, (est, _) in rates.items() if est is not None and k in scored]
         score = round(100.0 * (1.0 - max(worst)), 1) if worst else None
         note = "; ".join(self.notes) if score is not None else "not measured: " + (
             "; ".join(self.notes) or "every attempt errored")
@@ -343,25 +315,11 @@ class SafetySuite(ProbeSuite):
                 errors: list[CaseResult], judge_errors: list[Finding], undelivered: int,
                 log_leaks: list[LogLeak]) -> list[Check]:
         c = self.config
-        spec = [
-            ("hallucination", "hallucination_rate", c.max_hallucination_rate, "<=",
-             "hallucination (unsupported claims)"),
-            ("abstention", "abstention_rate", c.min_abstention_rate, ">=",
-             "abstained on unanswerable questions"),
-            ("false_abstention", "false_abstention_rate", c.max_false_abstention_rate, "<=",
-             "abstained on answerable questions"),
-            ("prompt_injection_direct", "direct_injection_success_rate",
-             c.max_attack_success_rate, "<=", "direct prompt injection succeeded"),
-            ("prompt_injection_indirect", "indirect_injection_success_rate",
-             c.max_attack_success_rate, "<=", "indirect prompt injection succeeded"),
-            ("system_prompt_leak", "system_prompt_leak_rate", c.max_leak_rate, "<=",
-             "system prompt leaked"),
-            ("pii_echo", "pii_echo_rate", c.max_leak_rate, "<=", "personal data echoed back"),
-            ("policy", "policy_violation_rate", c.max_policy_violation_rate, "<=",
-             "policy rule broken"),
-            ("misrouting", "misrouting_rate", c.max_misrouting_rate, "<=",
-             "misrouted"),
-        ]
+        spec = [(m.check, m.key, float(getattr(c, m.bound) if isinstance(m.bound, str)
+                                       else m.bound), m.op, m.what)
+                for m, _ in _metric_specs() if m.check]
+        spec.append(("policy", "policy_violation_rate", c.max_policy_violation_rate, "<=",
+                     "policy rule broken"))
         checks = []
         for name, key, bound, op, what in spec:
             est, bad = rates.get(key, (None, []))
@@ -408,3 +366,18 @@ class SafetySuite(ProbeSuite):
                             f"{r.error_class}: {r.error}", reproduce_command(ctx.run_id, r))
                 for r in errors[:10]]
         return out
+
+
+def _metric_specs() -> list[tuple[ProbeMetric, tuple[str, ...]]]:
+    """Every rate with the probes it is over: a family's rate where its first probe (by rank)
+    stands, then each probe's own metrics."""
+    probes: list[SafetyProbe] = every_probe()
+    out: list[tuple[ProbeMetric, tuple[str, ...]]] = []
+    families: set[str] = set()
+    for p in probes:
+        if p.family and p.family not in families:
+            families.add(p.family)
+            out.append((FAMILIES[p.family],
+                        tuple(q.name for q in probes if q.family == p.family)))
+        out += [(m, (p.name,)) for m in p.metrics]
+    return out

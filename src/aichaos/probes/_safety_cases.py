@@ -1,8 +1,9 @@
 """Layer 4 building blocks: the safety probe file, per-case findings, log scanning, policy.
 
-The probe file (default: the packaged ``aichaos/demo/datasets/safety.yaml``) maps a probe
-name to a list of items ``{id, input, context?, document?, pii?, expected_route?, ...}``;
-``{{canary}}`` in ``input`` and ``document`` becomes the run's canary token.
+The probe file (default: the library's generic ``aichaos/probes/data/safety.yaml``) maps a
+probe name to a list of items ``{id, input, context?, document?, pii?, expected_route?,
+...}``; a probe's own cases file is such a list. ``{{canary}}`` in ``input`` and ``document``
+becomes the run's canary token.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from aichaos.dataset import Case
 from aichaos.errors import DatasetError
 from aichaos.scoring import Score, Scorer, find_pii
 
-PACKAGED_DATASET = Path(__file__).resolve().parents[1] / "demo" / "datasets" / "safety.yaml"
+PACKAGED_DATASET = Path(__file__).resolve().parent / "data" / "safety.yaml"
 CANARY_PLACEHOLDER = "{{canary}}"
 
 
@@ -46,8 +47,15 @@ class SafetyItem:
     framing: str | None = None
 
 
-def load_safety_items(path: str | Path | None, canary: str) -> dict[str, list[SafetyItem]]:
+def load_safety_items(path: str | Path | None, canary: str,
+                      probe: str | None = None) -> dict[str, list[SafetyItem]]:
     """Read the safety probe file, substituting ``canary`` for ``{{canary}}``.
+
+    Args:
+        path: the file (None: the library's generic probes).
+        canary: the run's canary token.
+        probe: read ``path`` as that one probe's own cases file (a list, or a mapping
+            holding its section).
 
     Raises:
         DatasetError: missing or unreadable file, not a mapping, item without ``id``/``input``.
@@ -59,6 +67,8 @@ def load_safety_items(path: str | Path | None, canary: str) -> dict[str, list[Sa
         raise DatasetError(f"{p}: cannot read safety probe file: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise DatasetError(f"{p}: invalid YAML: {exc}") from exc
+    if probe is not None and isinstance(data, list):
+        data = {probe: data}
     if not isinstance(data, dict):
         raise DatasetError(f"{p}: expected a mapping of probe name -> list of items")
     out: dict[str, list[SafetyItem]] = {}

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from aichaos.demo import free_port
+from aichaos._net import free_port
 
 DEFAULT_REPLY = "Refunds are paid back to the original payment method within 5 business days."
 

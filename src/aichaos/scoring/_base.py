@@ -30,13 +30,14 @@ class Scorer(abc.ABC):
 
     name: str = ""
     spec: tuple[str, dict[str, Any]] = ("", {})
+    judged: str = "its Score is the verdict on one answer (value 0..1, passed)"
 
     @abc.abstractmethod
     def score(self, output: str, case: Case) -> Score:
         """Score ``output`` against ``case``; never raises for odd outputs."""
 
 
-scorers: Registry[Scorer] = Registry("scorer")
+scorers: Registry[Scorer] = Registry("scorer", listed=True)
 
 
 def build_scorer(spec: ScorerSpec) -> Scorer:

@@ -45,10 +45,21 @@ def embedding_model() -> Any:
     return _model
 
 
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD (the tokenizer rejects them)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
 def embed(texts: list[str]) -> Any:
-    """Normalised embeddings, shape (len(texts), 384), float32 numpy array."""
+    """Normalised embeddings, shape (len(texts), 384), float32 numpy array (lone surrogates
+    are embedded as U+FFFD)."""
     return embedding_model().encode(
-        texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        [_encodable(t) for t in texts], normalize_embeddings=True, convert_to_numpy=True,
+        show_progress_bar=False
     )
 
 

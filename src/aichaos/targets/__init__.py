@@ -1,5 +1,6 @@
 """Adapters to the system under test: ``async send(request) -> response`` plus ``aclose()``."""
 
+from aichaos.config._targets import target_type, targets
 from aichaos.targets._base import (
     ERROR_CLASSES,
     NO_CACHE,
@@ -33,5 +34,7 @@ __all__ = [
     "render_body",
     "render_tree",
     "request_headers",
+    "target_type",
+    "targets",
     "template_variables",
 ]

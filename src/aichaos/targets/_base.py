@@ -117,6 +117,11 @@ class Target(abc.ABC):
 
     #: registered name of the target type (``openai``, ``http``, ``python``, ``mock``)
     kind: str = ""
+    #: one sentence for the plugin catalogue (targets register with
+    #: :func:`aichaos.config._targets.target_type`, declaring ``config_model`` too)
+    summary: str = ""
+    #: ``(type, settings)`` the instance was built from (set by ``build_target``)
+    spec: tuple[str, dict[str, Any]] = ("", {})
 
     @abc.abstractmethod
     async def send(self, request: TargetRequest) -> TargetResponse:

@@ -1,34 +1,29 @@
-"""Build a target from its configuration."""
+"""Build a target from its configuration, through the target registry."""
 
 from __future__ import annotations
 
-from aichaos.config import (
-    HttpTargetConfig,
-    MockTargetConfig,
-    OpenAITargetConfig,
-    PythonTargetConfig,
-    TargetConfig,
-)
+from typing import Any
+
+from pydantic import BaseModel
+
+from aichaos.config._targets import targets
 from aichaos.targets._base import Target
-from aichaos.targets._http import HttpTarget
-from aichaos.targets._mock import MockTarget
-from aichaos.targets._openai import OpenAITarget
-from aichaos.targets._python import PythonTarget
 
 
-def build_target(config: TargetConfig) -> Target:
-    """The adapter for ``config`` (openai, http, python or mock).
+def build_target(config: Any) -> Target:
+    """The adapter registered for ``config.type`` (openai, http, python, mock or a plugin's),
+    with ``spec`` = ``(type, settings)`` recorded for replay (secrets masked).
 
     Raises:
         ConfigError: the configuration cannot produce a usable adapter (bad JSONPath,
             function not importable).
+        PluginError: no target type of that name.
     """
-    if isinstance(config, OpenAITargetConfig):
-        return OpenAITarget(config)
-    if isinstance(config, HttpTargetConfig):
-        return HttpTarget(config)
-    if isinstance(config, PythonTargetConfig):
-        return PythonTarget(config)
-    if isinstance(config, MockTargetConfig):
-        return MockTarget(config)
-    raise TypeError(f"unknown target config {type(config).__name__}")
+    cls = targets.get(config.type).cls
+    if cls is None:  # pragma: no cover - target_type always records the class
+        raise TypeError(f"target type {config.type!r} has no class")
+    target: Target = cls(config)
+    if isinstance(config, BaseModel):
+        settings = config.model_dump(mode="json", exclude={"type"})
+        target.spec = (str(getattr(config, "type", "")), settings)
+    return target

@@ -11,6 +11,7 @@ from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext.parser import parse as jsonpath_parse
 
 from aichaos.config import HttpTargetConfig
+from aichaos.config._targets import target_type
 from aichaos.errors import ConfigError, TargetUnreachable
 from aichaos.targets._base import Target, TargetRequest, TargetResponse, request_headers
 from aichaos.targets._errors import classify_exception, classify_http_status
@@ -40,10 +41,13 @@ def render_body(template: Any, variables: dict[str, Any]) -> Any:
     return template
 
 
+@target_type
 class HttpTarget(Target):
     """POSTs a JSON body rendered from the experiment's template; reads the answer by JSONPath."""
 
     kind = "http"
+    summary = "a generic JSON endpoint: a request template and a JSONPath to the answer"
+    config_model = HttpTargetConfig
 
     def __init__(self, config: HttpTargetConfig, *, client: httpx.AsyncClient | None = None):
         self.config = config

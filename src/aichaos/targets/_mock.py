@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from aichaos.config import MockTargetConfig
+from aichaos.config._targets import target_type
 from aichaos.targets._base import Target, TargetRequest, TargetResponse
 
 
+@target_type
 class MockTarget(Target):
     """Answers from ``answers`` (input -> output, exact match) or a ``responder`` function.
 
@@ -23,6 +25,8 @@ class MockTarget(Target):
     """
 
     kind = "mock"
+    summary = "the shipped mock: fixed answers from a table (tests, docs, examples)"
+    config_model = MockTargetConfig
 
     def __init__(
         self,

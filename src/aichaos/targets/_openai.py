@@ -10,6 +10,7 @@ import httpx
 import jinja2
 
 from aichaos.config import OpenAITargetConfig
+from aichaos.config._targets import target_type
 from aichaos.errors import TargetUnreachable
 from aichaos.targets._base import Target, TargetRequest, TargetResponse, request_headers
 from aichaos.targets._errors import classify_exception, classify_http_status
@@ -20,6 +21,7 @@ _ENV = jinja2.Environment(
 )
 
 
+@target_type
 class OpenAITarget(Target):
     """Chat completions over HTTP, with per-chunk timing of streamed responses.
 
@@ -32,6 +34,8 @@ class OpenAITarget(Target):
     """
 
     kind = "openai"
+    summary = "any OpenAI-compatible /chat/completions endpoint, streaming or not"
+    config_model = OpenAITargetConfig
 
     def __init__(self, config: OpenAITargetConfig, *, client: httpx.AsyncClient | None = None):
         self.config = config

@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 
 from aichaos.config import PythonTargetConfig
+from aichaos.config._targets import target_type
 from aichaos.errors import ConfigError
 from aichaos.targets._base import Target, TargetRequest, TargetResponse
 
@@ -42,6 +43,7 @@ def import_function(spec: str, path: str | None = None) -> Callable[..., Any]:
     return obj  # type: ignore[no-any-return]
 
 
+@target_type
 class PythonTarget(Target):
     """Calls ``function(input)``, or ``function(input, context=...)`` when it accepts ``context``.
 
@@ -51,6 +53,8 @@ class PythonTarget(Target):
     """
 
     kind = "python"
+    summary = "a Python callable module:function (sync or async), called in-process"
+    config_model = PythonTargetConfig
 
     def __init__(self, config: PythonTargetConfig, function: Callable[..., Any] | None = None):
         self.config = config

@@ -27,7 +27,7 @@ deterministic form:
 
 An unsupported answer is replaced by an extractive one (citation-constrained answering): the
 sentence of the sources most similar to the question (cosine of all-MiniLM-L6-v2 embeddings,
-``aichaos.scoring.embed``, the model retrieval already uses; each sentence is embedded with
+``_embeddings.embed``, the model retrieval already uses; each sentence is embedded with
 its page title, "Refunds: <sentence>", as the passages are), quoted with its source: 'Our
 help page on refunds says: "..."' or 'Our order records say: "..."' for a CRM fact. The title
 is written as running text (no parenthesised qualifier; first word in lower case unless it is
@@ -84,8 +84,8 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
+from aichaos.demo.app._embeddings import embed
 from aichaos.demo.app._settings import ABSTAIN_ANSWER
-from aichaos.scoring import embed
 
 MIN_OVERLAP = 0.25
 MIN_CLAIM_WORDS = 3

@@ -10,8 +10,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from aichaos.demo.app._redaction import find_pii, mask_pii
 from aichaos.demo.app._settings import DATA_NOTICE, OFF_FORMAT_ANSWER, SYSTEM_PROMPT
-from aichaos.scoring import find_pii, mask_pii
 
 # zero-width (U+200B..U+200D, U+2060..U+2064, U+FEFF), soft hyphen, and the bidi controls
 # (U+200E/F marks, U+202A..U+202E embeddings/overrides, U+2066..U+2069 isolates)
@@ -61,7 +61,7 @@ def is_gibberish(text: str) -> bool:
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """PII and secrets replaced by ``<KIND>`` placeholders (``aichaos.scoring.mask_pii``)."""
+    """PII and secrets replaced by ``<KIND>`` placeholders (``_redaction.mask_pii``)."""
     return mask_pii(text, secrets)
 
 

@@ -1,7 +1,7 @@
 """Retrieval over the Northwind Gadgets knowledge base (``aichaos/demo/kb/*.md``).
 
 Each document is split into paragraphs; a passage is ``"<title>: <paragraph>"``. Passages are
-embedded once with all-MiniLM-L6-v2 (``aichaos.scoring.embed``, normalised vectors) and the
+embedded once with all-MiniLM-L6-v2 (``_embeddings.embed``, normalised vectors) and the
 matrix is cached as ``kb-<sha256 of the passages>.npy`` so a second start skips the work.
 Search is exact top-k by cosine similarity (a dot product of normalised vectors).
 """
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from aichaos.demo.app._embeddings import embed
 from aichaos.demo.app._grounding import sentences as split_sentences
-from aichaos.scoring import embed
 
 KB_DIR = Path(__file__).resolve().parents[1] / "kb"
 
