@@ -1,0 +1,100 @@
+"""``python -m aichaos.mcp.stdio_proxy [options] -- SERVER COMMAND...``: an MCP chaos proxy
+for a stdio server.
+
+The proxy spawns the server and speaks stdio to its own client (point an MCP client's server
+command at this module). Options:
+
+``--toxic JSON`` (repeatable) a toxic ``{name, type, toxicity, attributes}``;
+``--seed N`` run seed; ``--control HOST:PORT`` serve the control API there;
+``--traffic-out FILE`` append every traffic record to FILE as a JSON line;
+``--name NAME`` proxy name (default ``mcp``).
+
+Bad options print one ``error: ...`` line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import IO
+
+from aichaos.errors import AIChaosError, ConfigError
+from aichaos.mcp._control import start_mcp_control
+from aichaos.mcp._stdio import McpStdioProxy, stdio_streams
+from aichaos.mcp._traffic import McpRecord, McpTrafficLog
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m aichaos.mcp.stdio_proxy")
+    p.add_argument("--toxic", action="append", default=[], help="toxic as JSON (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", default="mcp")
+    p.add_argument("--control", default=None, help="HOST:PORT for the control API")
+    p.add_argument("--traffic-out", default=None, help="append traffic records (JSONL)")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    return p
+
+
+def parse_toxics(values: list[str]) -> list[dict[str, object]]:
+    """``--toxic`` values as mappings.
+
+    Raises:
+        ConfigError: a value is not a JSON object.
+    """
+    out = []
+    for i, raw in enumerate(values):
+        try:
+            doc = json.loads(raw)
+        except ValueError as exc:
+            raise ConfigError(f"--toxic #{i + 1}: not JSON ({exc})") from None
+        if not isinstance(doc, dict):
+            raise ConfigError(f"--toxic #{i + 1}: expected a JSON object")
+        out.append(doc)
+    return out
+
+
+async def run(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise ConfigError("no server command: use -- SERVER COMMAND...")
+    sink_file: IO[str] | None = open(args.traffic_out, "a", encoding="utf-8") \
+        if args.traffic_out else None  # noqa: SIM115  (closed in finally)
+
+    def sink(rec: McpRecord) -> None:
+        if sink_file is not None:
+            sink_file.write(json.dumps(rec.to_dict(), default=str) + "\n")
+            sink_file.flush()
+
+    proxy = McpStdioProxy(args.name, command, seed=args.seed, traffic=McpTrafficLog(sink=sink))
+    runner = None
+    try:
+        for spec in parse_toxics(args.toxic):
+            proxy.engine.add_toxic(spec)
+        if args.control:
+            runner, port = await start_mcp_control({args.name: proxy.engine}, args.control)
+            print(f"aichaos MCP control API on http://127.0.0.1:{port}", file=sys.stderr)
+        reader, write = await stdio_streams()
+        return await proxy.serve(reader, write)
+    finally:
+        await proxy.stop()
+        if runner is not None:
+            await runner.cleanup()
+        if sink_file is not None:
+            sink_file.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(run(args))
+    except AIChaosError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
