@@ -154,7 +154,12 @@ class McpHttpProxy:
         p = self.engine.begin(msg, session=request.headers.get("mcp-session-id"))
         got = await self.engine.intercept(p)
         if got is not None:
-            return await self._intercepted(request, p, *got)
+            resp = await self._intercepted(request, p, *got)
+            if resp is not None:
+                return resp
+        return await self._forward(request, p)
+
+    async def _forward(self, request: web.BaseRequest, p: Pending) -> web.StreamResponse:
         assert self._client is not None
         async with self._client.post(self._target(request), data=p.call.msg.encode(),
                                      headers=_fwd_headers(request.headers)) as up:
@@ -218,11 +223,14 @@ class McpHttpProxy:
         return resp
 
     async def _intercepted(self, request: web.BaseRequest, p: Pending, toxic: McpToxic,
-                           icpt: Intercept) -> web.StreamResponse:
+                           icpt: Intercept) -> web.StreamResponse | None:
+        """Answer as ``icpt`` says; None means go on and forward (a resumed hold)."""
         if icpt.forward:
             await self._forward_and_drop(request, p)
         if icpt.hold_s is None or icpt.hold_s > 0:
             await toxic.hold(p.call, icpt.hold_s)
+        if icpt.resume and not self.engine.stopping.is_set():
+            return None
         if not icpt.messages:  # no answer: close the connection
             self.engine.finish(p, [], forwarded=icpt.forward)
             if request.transport is not None:

@@ -151,15 +151,21 @@ class McpStdioProxy:
                     stdin.write(_line(p.call.msg))
                     await stdin.drain()
                     self.engine.mark_forwarded(p)
-                self._spawn(self._answer(p, *got, write))
+                self._spawn(self._answer(p, *got, write, stdin))
                 continue
             self._pending[msg.id] = p
             stdin.write(_line(p.call.msg))
             await stdin.drain()
 
-    async def _answer(self, p: Pending, toxic: McpToxic, icpt: Intercept, write: Writer) -> None:
+    async def _answer(self, p: Pending, toxic: McpToxic, icpt: Intercept, write: Writer,
+                      stdin: asyncio.StreamWriter) -> None:
         if icpt.hold_s is None or icpt.hold_s > 0:
             await toxic.hold(p.call, icpt.hold_s)
+        if icpt.resume and not self.engine.stopping.is_set() and p.call.msg.id is not None:
+            self._pending[p.call.msg.id] = p
+            stdin.write(_line(p.call.msg))
+            await stdin.drain()
+            return
         self.engine.finish(p, icpt.messages, forwarded=icpt.forward)
         for item in icpt.messages:
             await write(_line(item))

@@ -74,6 +74,9 @@ class Intercept:
             drops the server's answer.
         hold_s: seconds to wait before answering (or closing); None = until the toxic is
             removed or the proxy stops (a hang).
+        resume: after the hold, forward the request as if nothing happened (a hang that
+            ends when its toxic is removed, as Toxiproxy's toxics do); not when the proxy
+            stops.
     """
 
     messages: list[dict[str, Any] | Raw] = field(default_factory=list)
@@ -81,6 +84,7 @@ class Intercept:
     headers: dict[str, str] = field(default_factory=dict)
     forward: bool = False
     hold_s: float | None = 0.0
+    resume: bool = False
 
 
 def _glob(pattern: str, text: str | None) -> bool:

@@ -28,7 +28,8 @@ class ToolsChanged(McpToxic):
     attrs = (Attr("tool", "", "the tool that changes (required)"),
              Attr("change", "rename", "what changes", choices=("remove", "rename", "schema")),
              Attr("new_name", "", "new tool name for rename (default: TOOL_v2)"),
-             Attr("param", "", "schema: the input property renamed (default: first required)"),
+             Attr("param", "", "schema: the input property renamed to PARAM_ref (default: the "
+                  "first required one, or the first argument of the first call)"),
              Attr("notify", True, "send notifications/tools/list_changed when it changes"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -73,8 +74,9 @@ class ToolsChanged(McpToxic):
             return Intercept([*self._notice(), m.error(msg.id, -32602, f"Unknown tool: {old}")])
         if msg.tool == self.new_name and change == "rename":
             msg.doc = {**msg.doc, "params": {**msg.doc["params"], "name": old}}
-        if msg.tool == old and change == "schema" and self.param:
+        if msg.tool == old and change == "schema":
             args = dict(msg.arguments or {})
+            self.param = self.param or next(iter(args), "")
             if self.new_param not in args:
                 return Intercept([*self._notice(), m.error(
                     msg.id, -32602, f"Invalid arguments for tool {old}: "

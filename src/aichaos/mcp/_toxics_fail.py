@@ -56,11 +56,11 @@ class Timeout(McpToxic):
 @register
 class Hang(McpToxic):
     type = "mcp_hang"
-    summary = "no response until the toxic is removed or the proxy stops (the request is forwarded)"
-    attrs = (Attr("forward", True, "send the request to the server anyway"),)
+    summary = ("hold the request, no response, until the toxic is removed (then it goes on to "
+               "the server) or the proxy stops (then the connection closes)")
 
     async def on_request(self, call: Call) -> Intercept | None:
-        return Intercept(forward=self.attributes["forward"], hold_s=None)
+        return Intercept(hold_s=None, resume=True)
 
 
 @register

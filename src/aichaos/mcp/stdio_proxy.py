@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from typing import IO
 
@@ -76,7 +77,13 @@ async def run(args: argparse.Namespace) -> int:
             runner, port = await start_mcp_control({args.name: proxy.engine}, args.control)
             print(f"aichaos MCP control API on http://127.0.0.1:{port}", file=sys.stderr)
         reader, write = await stdio_streams()
-        return await proxy.serve(reader, write)
+        task = asyncio.current_task()
+        if task is not None:  # SIGTERM (an MCP client closing us) still flushes the log
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            return await proxy.serve(reader, write)
+        except asyncio.CancelledError:
+            return 0
     finally:
         await proxy.stop()
         if runner is not None:
