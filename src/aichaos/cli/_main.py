@@ -282,6 +282,7 @@ COMPONENT_COMMANDS: tuple[tuple[str | None, str], ...] = (
     ("proxy", "aichaos.proxy._cli"),
     ("load", "aichaos.load._cli"),
     (None, "aichaos.drift._cli"),
+    ("mcp", "aichaos.cli._mcp"),
 )
 
 
