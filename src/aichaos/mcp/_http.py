@@ -211,8 +211,10 @@ class McpHttpProxy:
                     headers: dict[str, str], *, forwarded: bool = True) -> web.StreamResponse:
         docs = [x.doc if isinstance(x, m.Message) else x for x in out]
         self.engine.finish(p, out, forwarded=forwarded, http_status=status)
-        if len(docs) == 1:
-            body = docs[0] if isinstance(docs[0], bytes) else json.dumps(docs[0]).encode()
+        if len(out) == 1:
+            one = out[0]
+            body = one.encode() if isinstance(one, m.Message) else (
+                one if isinstance(one, bytes) else json.dumps(one).encode())
             headers = {**headers, "Content-Type": "application/json"}
             return web.Response(status=status, body=body, headers=headers)
         resp = web.StreamResponse(status=status, headers={**headers, **_SSE_HEADERS})

@@ -30,6 +30,8 @@ class Message:
 
     doc: dict[str, Any]
     kind: str
+    raw: bytes | None = None
+    _orig: dict[str, Any] | None = None
 
     @property
     def id(self) -> str | int | None:
@@ -59,6 +61,9 @@ class Message:
         return None
 
     def encode(self) -> bytes:
+        """The wire form: the bytes as received when no toxic replaced ``doc``."""
+        if self.raw is not None and self.doc is self._orig:
+            return self.raw
         return json.dumps(self.doc, separators=(",", ":")).encode()
 
 
@@ -83,7 +88,9 @@ def parse(data: bytes | str | dict[str, Any]) -> Message | Raw:
     except (ValueError, pydantic.ValidationError):
         return data.encode() if isinstance(data, str) else (
             data if isinstance(data, bytes) else json.dumps(data).encode())
-    return Message(doc, _KINDS[type(root)])
+    raw = data if isinstance(data, bytes) else data.encode() if isinstance(data, str) else None
+    raw = raw.strip() if raw is not None else None
+    return Message(doc, _KINDS[type(root)], raw, doc)
 
 
 def error(req_id: str | int | None, code: int, message: str,
