@@ -3,6 +3,8 @@ client; plus the registry contract (every type builds, describes itself, 0 never
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from mcp.shared.exceptions import McpError
@@ -131,3 +133,30 @@ async def test_unauthorized_and_session_404_on_the_wire(proxy):
         r = await c.post(proxy.url, headers=head, json={"jsonrpc": "2.0", "id": 11, "method": "resources/list"})
         assert r.status_code == 404  # the session stays lost
     assert e.toxics["mcp_session_expired"].fired == 1
+
+
+def test_docs_list_every_mcp_toxic_and_oracle():
+    doc = (Path(__file__).parents[2] / "docs" / "agents.md").read_text()
+    for kind in MCP_TOXICS.names():
+        assert f"| `{kind}` |" in doc, kind
+    for oracle in ("loops", "duplicate_side_effects", "obeyed_injection", "session_recovery",
+                   "tool_list_change", "tool_error_handling"):
+        assert f"`{oracle}(records" in doc, oracle
+
+
+@pytest.mark.parametrize("notify", [True, False])
+async def test_tools_changed_notification_on_the_wire(proxy, notify):
+    e = proxy.engine
+    async with http_connect(proxy.url)() as s:
+        await s.list_tools()
+        sid = next(r.session for r in e.traffic if r.method == "tools/list")
+        e.add_toxic({"type": "mcp_tools_changed", "attributes": {"tool": "refund", "notify": notify}})
+        head = {"Accept": "application/json, text/event-stream", "Mcp-Session-Id": sid,
+                "MCP-Protocol-Version": "2025-06-18"}
+        async with httpx.AsyncClient() as c:
+            r = await c.post(proxy.url, headers=head, json={
+                "jsonrpc": "2.0", "id": 77, "method": "tools/call",
+                "params": {"name": "refund", "arguments": {"order_id": "N", "amount": 1.0}}})
+    assert ("notifications/tools/list_changed" in r.text) is notify
+    assert "Unknown tool: refund" in r.text
+    assert r.headers["content-type"].startswith("text/event-stream" if notify else "application/json")
