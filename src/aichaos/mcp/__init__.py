@@ -7,6 +7,7 @@ through the control API (:func:`build_mcp_control`) and judge the run with the o
 """
 
 from aichaos.mcp import _toxics_content, _toxics_fail  # noqa: F401  (registers the toxics)
+from aichaos.mcp._bridge import McpStdioHttpBridge
 from aichaos.mcp._check import check_toxic_tools, list_server_tools
 from aichaos.mcp._control import build_mcp_control, start_mcp_control
 from aichaos.mcp._engine import McpEngine
@@ -42,6 +43,7 @@ __all__ = [
     "McpEngine",
     "McpHttpProxy",
     "McpRecord",
+    "McpStdioHttpBridge",
     "McpStdioProxy",
     "McpToxic",
     "McpTrafficLog",

@@ -43,6 +43,8 @@ class McpStdioProxy:
         seed: run seed for the toxics.
         traffic: a shared traffic log (a new one by default).
         env: extra environment variables for the server.
+        engine: share this engine (toxics, traffic) instead of making one; it is not
+            stopped with this proxy.
 
     Attributes:
         engine: toxics, counters and traffic (:class:`aichaos.mcp.McpEngine`).
@@ -50,13 +52,14 @@ class McpStdioProxy:
 
     def __init__(self, name: str, command: Sequence[str], *, seed: int = 0,
                  traffic: McpTrafficLog | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, engine: McpEngine | None = None) -> None:
         if not command:
             raise ProxyError("stdio proxy: no server command given")
         self.name = name
         self.command = list(command)
         self.env = env
-        self.engine = McpEngine(name, transport="stdio", seed=seed, traffic=traffic)
+        self._owns_engine = engine is None
+        self.engine = engine or McpEngine(name, transport="stdio", seed=seed, traffic=traffic)
         self.process: asyncio.subprocess.Process | None = None
         self._pending: dict[str | int, Pending] = {}
         self._drop: set[str | int] = set()
@@ -78,7 +81,8 @@ class McpStdioProxy:
 
     async def stop(self) -> None:
         """End holds and stop the server (terminate, then kill after 2 s)."""
-        self.engine.stop()
+        if self._owns_engine:
+            self.engine.stop()
         for task in list(self._tasks):
             task.cancel()
         proc, self.process = self.process, None

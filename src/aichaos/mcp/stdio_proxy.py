@@ -7,7 +7,9 @@ command at this module). Options:
 ``--toxic JSON`` (repeatable) a toxic ``{name, type, toxicity, attributes}``;
 ``--seed N`` run seed; ``--control HOST:PORT`` serve the control API there;
 ``--traffic-out FILE`` append every traffic record to FILE as a JSON line;
-``--name NAME`` proxy name (default ``mcp``).
+``--name NAME`` proxy name (default ``mcp``);
+``--http HOST:PORT`` expose the server as streamable HTTP at ``http://HOST:PORT/mcp``
+(one server process per session) instead of on this process's stdio.
 
 Bad options print one ``error: ...`` line on stderr and exit 2.
 """
@@ -22,6 +24,7 @@ import sys
 from typing import IO
 
 from aichaos.errors import AIChaosError, ConfigError
+from aichaos.mcp._bridge import McpStdioHttpBridge
 from aichaos.mcp._control import start_mcp_control
 from aichaos.mcp._stdio import McpStdioProxy, stdio_streams
 from aichaos.mcp._traffic import McpRecord, McpTrafficLog
@@ -34,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="mcp")
     p.add_argument("--control", default=None, help="HOST:PORT for the control API")
     p.add_argument("--traffic-out", default=None, help="append traffic records (JSONL)")
+    p.add_argument("--http", default=None, help="HOST:PORT: serve streamable HTTP instead")
     p.add_argument("command", nargs=argparse.REMAINDER)
     return p
 
@@ -68,7 +72,10 @@ async def run(args: argparse.Namespace) -> int:
             sink_file.write(json.dumps(rec.to_dict(), default=str) + "\n")
             sink_file.flush()
 
-    proxy = McpStdioProxy(args.name, command, seed=args.seed, traffic=McpTrafficLog(sink=sink))
+    traffic = McpTrafficLog(sink=sink)
+    if args.http:
+        return await _serve_http(args, command, traffic)
+    proxy = McpStdioProxy(args.name, command, seed=args.seed, traffic=traffic)
     runner = None
     try:
         for spec in parse_toxics(args.toxic):
@@ -90,6 +97,30 @@ async def run(args: argparse.Namespace) -> int:
             await runner.cleanup()
         if sink_file is not None:
             sink_file.close()
+
+
+async def _serve_http(args: argparse.Namespace, command: list[str],
+                      traffic: McpTrafficLog) -> int:
+    bridge = McpStdioHttpBridge(args.name, args.http, command, seed=args.seed, traffic=traffic)
+    for spec in parse_toxics(args.toxic):
+        bridge.engine.add_toxic(spec)
+    runner = None
+    await bridge.start()
+    try:
+        if args.control:
+            runner, port = await start_mcp_control({args.name: bridge.engine}, args.control)
+            print(f"aichaos MCP control API on http://127.0.0.1:{port}", file=sys.stderr)
+        print(f"aichaos MCP proxy: {bridge.url} -> stdio {' '.join(command)}", file=sys.stderr)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        return 0
+    finally:
+        await bridge.stop()
+        if runner is not None:
+            await runner.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:
