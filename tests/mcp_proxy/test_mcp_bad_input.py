@@ -35,6 +35,19 @@ def test_cli_not_mcp_server_exit_2():
                              "answered HTTP 200 text/html, expected JSON-RPC)\n")
 
 
+def test_cli_proxy_refuses_a_server_that_is_not_mcp():
+    srv = start_not_mcp(free_port())
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/mcp"
+        result = CliRunner().invoke(app, ["mcp", "proxy", url, "--listen", "127.0.0.1:0",
+                                          "--control", "127.0.0.1:0"])
+    finally:
+        srv.shutdown()
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: MCP server {url}: ")
+    types = CliRunner().invoke(app, ["mcp", "toxics"])
+    assert types.exit_code == 0 and len(types.stdout.strip().splitlines()) == 13
+
+
 def test_cli_stdio_server_that_is_not_mcp_exit_2():
     cmd = [sys.executable, "-c", "import sys; print('hello'); sys.exit(3)"]
     result = CliRunner().invoke(app, ["mcp", "check", "--", *cmd])
