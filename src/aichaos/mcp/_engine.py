@@ -168,10 +168,13 @@ class McpEngine:
                 rec.outcome = "error"
                 rec.error = {"code": err.get("code"), "message": err.get("message")}
             else:
-                res = m.call_result(msg) if p.call.msg.method == "tools/call" else None
-                rec.outcome = "tool_error" if res is not None and res.isError else "ok"
-                if res is not None:
-                    rec.result_text = clip(m.result_text(msg))
+                rec.outcome = "ok"
+                result = msg.doc.get("result")
+                if p.call.msg.method == "tools/call" and isinstance(result, dict):
+                    # the envelope was validated by parse(); reading two fields of the result
+                    # directly costs ~5 us where a CallToolResult validation costs ~40 us
+                    rec.outcome = "tool_error" if result.get("isError") is True else "ok"
+                    rec.result_text = clip(m.text_of(result))
         if http_status is not None and http_status >= 400:
             rec.outcome = "http_error"
         if self._open.pop(rec.id, None) is not None:

@@ -148,3 +148,14 @@ def result_text(msg: Message) -> str:
     if res is None:
         return ""
     return "\n".join(c.text for c in res.content if isinstance(c, types.TextContent))
+
+
+def text_of(result: dict[str, Any]) -> str:
+    """The ``text`` of every text content block of a raw ``tools/call`` result, joined by
+    newlines (the hot path's reading of a result whose envelope is already validated)."""
+    content = result.get("content")
+    if not isinstance(content, list):
+        return ""
+    return "\n".join(c["text"] for c in content
+                     if isinstance(c, dict) and c.get("type") == "text"
+                     and isinstance(c.get("text"), str))
