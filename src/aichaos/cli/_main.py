@@ -302,13 +302,14 @@ def model_serve(
 
 def _mount_components() -> None:
     """Mount the command groups that live in their own modules: ``aichaos proxy ...``,
-    ``aichaos load ...``, ``aichaos ci ...``, and ``compare`` / ``watch`` / ``ui`` at the top
-    level."""
-    from aichaos.cli import _ci, _drift, _load, _proxy, _ui
+    ``aichaos load ...``, ``aichaos ci ...``, ``aichaos mcp ...``, and ``compare`` /
+    ``watch`` / ``ui`` at the top level."""
+    from aichaos.cli import _ci, _drift, _load, _mcp, _proxy, _ui
 
     app.add_typer(_proxy.app, name="proxy")
     app.add_typer(_load.app, name="load")
     app.add_typer(_ci.app, name="ci")
+    app.add_typer(_mcp.app, name="mcp")
     for command in [*_drift.commands, *_ui.commands]:
         app.command()(command)
 

@@ -1,0 +1,1 @@
+from mcp_fixtures import connect, proxy, shop  # noqa: F401  (fixtures)
