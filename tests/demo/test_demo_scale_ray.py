@@ -26,7 +26,13 @@ def model() -> Iterator[str]:
         yield url
 
 
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
 def test_demo_scale_layer_runs_on_two_ray_workers(model: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Layer 6 of the demo app on two Ray workers, and the same step on the local engine:
+    their figures agree within their 95 % intervals."""
     import ray
 
     with DemoStack(llm_url=model + "/v1", profiles=("hardened",), work_dir=tmp_path) as stack:
@@ -41,6 +47,10 @@ def test_demo_scale_layer_runs_on_two_ray_workers(model: str, tmp_path) -> None:
         scale = layers.scale
         scale.engine, scale.workers = "ray", 2
         scale.rates_rps, scale.duration_s, scale.arrival = [2.0], 4.0, "constant"
+        local_exp = exp.model_copy(deep=True)
+        assert local_exp.layers.scale is not None
+        local_exp.layers.scale.engine, local_exp.layers.scale.workers = "local", 1
+        local = asyncio.run(Runner(local_exp, EventBus()).run()).scorecard.layers[6]
         before = httpx.get(model + "/stats").json()["served"]
         outcome = asyncio.run(Runner(exp, EventBus()).run())
         served = httpx.get(model + "/stats").json()["served"] - before
@@ -64,3 +74,8 @@ def test_demo_scale_layer_runs_on_two_ray_workers(model: str, tmp_path) -> None:
     assert served >= merged["scheduled"]
     assert layer.metrics["load_engine"] == "ray (2 workers, a local Ray)"
     assert "worker clocks vs the driver" in layer.note
+    # the same step from the local engine against the same app agrees within the intervals
+    assert local.measured and local.metrics["load_engine"] == "local", local.note
+    lm, rm = local.metrics, layer.metrics
+    assert _overlap(lm["achieved_rps_ci"], rm["achieved_rps_ci"]), (lm, rm)
+    assert _overlap(lm["latency_p50_ci_s"], rm["latency_p50_ci_s"]), (lm, rm)

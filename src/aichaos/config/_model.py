@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from aichaos.config._base import Strict, _http_url
 from aichaos.config._capability import CapabilityLayer
@@ -264,9 +264,9 @@ class Experiment(Strict):
 
     @field_validator("target", mode="wrap")
     @classmethod
-    def _registered_target(cls, value: Any, handler: Any) -> Any:
+    def _registered_target(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
         # any registered target type, plugins included; the union above is the schema
-        return validate_target(value)
+        return validate_target(value, info.context)
 
     @field_validator("title")
     @classmethod

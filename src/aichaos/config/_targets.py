@@ -91,9 +91,11 @@ def config_model(kind: str) -> type[BaseModel]:
     return _config_model(cls)
 
 
-def validate_target(value: Any) -> Any:
+def validate_target(value: Any, context: Any = None) -> Any:
     """Validate ``target:`` against its type's model (a ValueError or ValidationError names
-    the field); an already-built settings model of a registered type passes unchanged."""
+    the field); an already-built settings model of a registered type passes unchanged.
+    ``context`` is the experiment's validation context (e.g. whether secrets may be unset),
+    handed on to the type's model."""
     if isinstance(value, BaseModel) and getattr(value, "type", None) in targets:
         return value
     if not isinstance(value, dict):
@@ -105,7 +107,7 @@ def validate_target(value: Any) -> Any:
         _type_error("missing 'type' ({names})", listed, value)
     if not isinstance(kind, str) or kind not in targets:
         _type_error("unknown type; expected one of {names}", ", ".join(map(repr, names)), kind)
-    return config_model(kind).model_validate(value)
+    return config_model(kind).model_validate(value, context=context)
 
 
 def _type_error(template: str, names: str, got: Any) -> NoReturn:
