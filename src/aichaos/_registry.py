@@ -1,7 +1,7 @@
 """Plugin registries: named, self-describing, and remembering how each instance was built.
 
-One registry type serves every plugin kind: perturbations, toxics, safety probes, scorers,
-targets, load profiles and probe suites (and the coming system checks and MCP toxics), in the
+One registry type serves every plugin kind: perturbations, toxics, MCP toxics, safety probes,
+scorers, targets, load profiles and probe suites (and the coming system checks), in the
 manner of inspect_ai's ``@scorer`` and garak's probes. A plugin is a class (or factory)
 registered under a name with declared metadata: summary, layer, typed parameters, how its
 result is judged and how it replays. Every instance built through a registry records
@@ -36,6 +36,9 @@ log = logging.getLogger("aichaos.plugins")
 #: packages whose import registers the built-in plugins of each kind
 BUILTIN_PACKAGES = ("aichaos.perturb", "aichaos.faults", "aichaos.scoring", "aichaos.targets",
                     "aichaos.probes", "aichaos.load")
+#: packages whose built-ins need an optional extra -> the module that extra installs
+#: (``pip install "aichaos[mcp]"``): listed when it is installed, left out when it is not
+OPTIONAL_PACKAGES = {"aichaos.mcp": "mcp"}
 _entry_points_loaded = False
 _listed: dict[str, Registry[Any]] = {}
 _problems: list[str] = []
@@ -275,10 +278,28 @@ class Registry(Generic[T]):
         return len(self._plugins)
 
 
+def _import_optional(package: str, requirement: str) -> bool:
+    """Import ``package``; False when the module ``requirement`` it needs is not installed
+    (any other import error propagates)."""
+    try:
+        importlib.import_module(package)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != requirement:
+            raise
+        return False
+    return True
+
+
 def registries() -> dict[str, Registry[Any]]:
-    """Every listed registry by kind, built-ins loaded (what the plugin catalogue shows)."""
+    """Every listed registry by kind, built-ins loaded (what the plugin catalogue shows).
+
+    The registries of :data:`OPTIONAL_PACKAGES` are included when their extra is installed
+    (the MCP toxics need the ``mcp`` SDK) and left out, without error, when it is not.
+    """
     for package in BUILTIN_PACKAGES:
         importlib.import_module(package)
+    for package, requirement in OPTIONAL_PACKAGES.items():
+        _import_optional(package, requirement)
     for reg in list(_listed.values()):
         reg._load_builtins()
     load_entry_points()

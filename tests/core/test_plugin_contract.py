@@ -1,30 +1,46 @@
-"""One contract walked over every registry: perturbations, toxics, safety probes, scorers,
-targets, load profiles and probe suites, built-ins and plugins alike.
+"""One contract walked over every registry: perturbations, toxics, MCP toxics, safety probes,
+scorers, targets, load profiles and probe suites, built-ins and plugins alike.
 
 Each plugin is built from its spec, describes itself, replays from its recorded spec to the
 same behaviour, is deterministic under a seed, and never raises on hostile input (lone
 surrogates, NUL bytes, a 1 MB string, binary garbage). A new plugin of any kind is checked here
 without anyone writing a new test (STYLE.md section 3); kind-specific properties of
-perturbations and toxics follow.
+perturbations, toxics and MCP toxics follow.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from contract import HOSTILE, NORMAL, every_plugin, json_ready, sample, use
+from contract import (
+    HOSTILE,
+    NORMAL,
+    SAMPLE_ARGS,
+    digest,
+    every_plugin,
+    json_ready,
+    mcp_wire,
+    sample,
+    use,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aichaos._registry import PluginInfo, registries
 from aichaos.errors import PluginError
 from aichaos.faults import TOXICS, Exchange, build_toxic, toxic_class
+from aichaos.mcp import MCP_TOXICS, McpToxic, build_mcp_toxic, mcp_toxic_class, parse
+from aichaos.mcp import _oracles as oracles
 from aichaos.perturb import SEVERITIES, perturbations
 
 PLUGINS = every_plugin()
-KINDS = {"perturbation", "toxic", "safety probe", "scorer", "target", "load profile",
-         "probe suite"}
+KINDS = {"perturbation", "toxic", "MCP toxic", "safety probe", "scorer", "target",
+         "load profile", "probe suite"}
 
 
 def test_every_kind_has_one_registry_with_its_built_ins() -> None:
@@ -35,6 +51,20 @@ def test_every_kind_has_one_registry_with_its_built_ins() -> None:
     assert {"unanswerable", "pii_echo", "prompt_injection_indirect"} <= set(
         regs["safety probe"].names())
     assert len(regs["perturbation"]) >= 24 and len(regs["toxic"]) >= 20
+    assert {"mcp_tool_error", "mcp_timeout", "mcp_injection"} <= set(regs["MCP toxic"].names())
+    assert len(regs["MCP toxic"]) >= 13
+
+
+def test_registries_lists_what_imports_when_the_mcp_sdk_is_absent() -> None:
+    """Without the optional ``mcp`` SDK the MCP toxics are left out and nothing crashes."""
+    code = ("import sys; sys.modules['mcp'] = None\n"  # `import mcp` now fails as if absent
+            "from aichaos._registry import registries\n"
+            "print(','.join(sorted(registries())))")
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": src})
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.strip().split(",")) == KINDS - {"MCP toxic"}
 
 
 @pytest.mark.parametrize(("kind", "name"), PLUGINS)
@@ -174,3 +204,31 @@ def test_toxic_attributes_toxicity_and_layer3_judgement(kind: str) -> None:
     first, again, other = pattern(1), pattern(1), pattern(2)
     assert first == again and first != other
     assert 0.22 < sum(first) / 400 < 0.38
+
+
+# -------------------------------------------------------------- MCP toxics, every type
+
+
+@pytest.mark.parametrize("kind", MCP_TOXICS.names())
+def test_mcp_toxic_is_one_class_judged_by_real_oracles(kind: str) -> None:
+    info = MCP_TOXICS.get(kind)
+    cls = mcp_toxic_class(kind)
+    assert info.cls is cls and issubclass(cls, McpToxic)  # one registry holds the class
+    assert info.layer == 3 and info.summary == cls.summary and info.replays == cls.replays
+    assert cls.oracles and all(callable(getattr(oracles, o, None)) for o in cls.oracles)
+    assert all(o in info.judged for o in cls.oracles)
+    assert all(p.type for p in info.typed), info.describe()["parameters"]
+
+
+@pytest.mark.parametrize("kind", MCP_TOXICS.names())
+def test_mcp_toxic_acts_on_the_contract_traffic_and_toxicity_0_never_does(kind: str) -> None:
+    args = SAMPLE_ARGS.get(("MCP toxic", kind), {})
+    steps = use("MCP toxic", sample("MCP toxic", kind))["traffic"]
+    assert any(s["fired"] for s in steps), steps  # the contract's use reaches its hooks
+    untouched = [(digest(parse(req)), [digest(parse(ans))]) for req, ans in mcp_wire(NORMAL)]
+    changed = [s for s, (sent, delivered) in zip(steps, untouched, strict=True) if s["fired"]
+               and ("intercept" in s or s["sent"] != sent or s["delivered"] != delivered)]
+    assert changed or kind == "mcp_slow", steps  # mcp_slow only delays the same answer
+    never = build_mcp_toxic({"type": kind, "toxicity": 0, "attributes": args})
+    assert not any(s["fired"] for s in use("MCP toxic", never)["traffic"])
+    assert never.fired == 0

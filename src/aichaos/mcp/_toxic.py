@@ -16,6 +16,11 @@ attributes common to every type:
 ``rng.random() < toxicity``, so exactly 0 never fires and 1 always does. The RNG of a message
 is seeded from ``(seed, toxic name, message id)`` where the message id counts the proxy's
 client messages (``"<proxy>-<n>"``), so the same seed and message order repeat exactly.
+
+Each type is a class registered in :data:`MCP_TOXICS` (the class in ``PluginInfo.cls``), on
+the one plugin contract of :mod:`aichaos._registry`: summary, layer 3, typed parameters, how
+it is judged (the trajectory oracles of :mod:`aichaos.mcp._oracles` it names in ``oracles``)
+and how it replays.
 """
 
 from __future__ import annotations
@@ -104,6 +109,10 @@ class McpToxic:
         ``on_response(call, out)``: the server's answer (a list of messages: the response
             and anything sent before it) before it reaches the client; returns the list to
             deliver (rewritten, reordered, repeated or emptied).
+
+    Layer 3 judges a run under the toxic with the trajectory oracles named in ``oracles``
+    (functions of :mod:`aichaos.mcp._oracles` over the proxy's traffic log); ``judged`` and
+    ``replays`` say so in one sentence each (the plugin contract's declarations).
     """
 
     type: ClassVar[str] = ""
@@ -112,6 +121,15 @@ class McpToxic:
     default_method: ClassVar[str] = "tools/call"
     transports: ClassVar[tuple[str, ...]] = TRANSPORTS
     streams: ClassVar[tuple[str, ...]] = ("downstream",)
+    oracles: ClassVar[tuple[str, ...]] = ("loops",)
+    replays: ClassVar[str] = ("added to the same MCP proxy with the same {name, type, stream, "
+                              "toxicity, attributes}; same seed and message order, same firings")
+
+    @classmethod
+    def judged_text(cls) -> str:
+        """How a run under this type is judged: the oracles it names, in one sentence."""
+        return ("layer 3: trajectory oracles over the proxy's MCP traffic log: "
+                + ", ".join(cls.oracles))
 
     def __init__(self, name: str, stream: str, toxicity: float, attributes: dict[str, Any]):
         self.name = name
@@ -200,10 +218,10 @@ def match_attrs(default_method: str) -> tuple[Attr, ...]:
     )
 
 
-MCP_TOXICS: Registry[McpToxic] = Registry("MCP toxic")
-"""Registry of MCP toxic types; build instances with :func:`build_mcp_toxic`."""
+MCP_TOXICS: Registry[McpToxic] = Registry("MCP toxic", builtins="aichaos.mcp", listed=True)
+"""The one registry of MCP toxic types (class in ``PluginInfo.cls``); build instances with
+:func:`build_mcp_toxic`."""
 
-_CLASSES: dict[str, type[McpToxic]] = {}
 T = TypeVar("T", bound=type[McpToxic])
 
 
@@ -229,14 +247,17 @@ def register(cls: T) -> T:
         attributes = {a.name: a.check(kwargs.pop(a.name, a.default)) for a in all_attrs}
         return cls(name, stream, float(toxicity), attributes)
 
-    params = [Parameter(p, Parameter.KEYWORD_ONLY, default=d) for p, d in
-              (("toxic_name", None), ("stream", cls.streams[-1]), ("toxicity", 1.0))]
-    params += [Parameter(a.name, Parameter.KEYWORD_ONLY, default=a.default) for a in all_attrs]
+    params = [Parameter(p, Parameter.KEYWORD_ONLY, default=d, annotation=t) for p, d, t in
+              (("toxic_name", None, "str | None"), ("stream", cls.streams[-1], "str"),
+               ("toxicity", 1.0, "float"))]
+    params += [Parameter(a.name, Parameter.KEYWORD_ONLY, default=a.default,
+                         annotation=type(a.default).__name__) for a in all_attrs]
     factory.__signature__ = Signature(params)  # type: ignore[attr-defined]
     factory.__name__ = cls.__name__
+    factory.__module__ = cls.__module__
     factory.__doc__ = cls.summary
-    MCP_TOXICS.register(cls.type, summary=cls.summary, layer=3)(factory)
-    _CLASSES[cls.type] = cls
+    MCP_TOXICS.register(cls.type, summary=cls.summary, layer=3, judged=cls.judged_text(),
+                        replays=cls.replays, cls=cls)(factory)
     return cls
 
 
@@ -277,8 +298,9 @@ def mcp_toxic_class(kind: str) -> type[McpToxic]:
     Raises:
         PluginError: unknown MCP toxic type.
     """
-    MCP_TOXICS.get(kind)
-    return _CLASSES[kind]
+    cls = MCP_TOXICS.get(kind).cls
+    assert isinstance(cls, type) and issubclass(cls, McpToxic)
+    return cls
 
 
 def describe_mcp_types() -> list[dict[str, Any]]:
@@ -286,7 +308,7 @@ def describe_mcp_types() -> list[dict[str, Any]]:
     include the common matching ones)."""
     out = []
     for info in MCP_TOXICS:
-        cls = _CLASSES[info.name]
+        cls = mcp_toxic_class(info.name)
         out.append({
             "type": info.name, "summary": info.summary, "transports": list(cls.transports),
             "attributes": [

@@ -19,6 +19,7 @@ from aichaos.mcp._toxic import Call, Intercept, McpToxic, register
 @register
 class ToolError(McpToxic):
     type = "mcp_tool_error"
+    oracles = ("tool_error_handling",)
     summary = "answer tools/call with a CallToolResult whose isError is true (not forwarded)"
     attrs = (Attr("text", "tool failed: upstream service unavailable",
                   "text content of the error result"),)
@@ -31,6 +32,7 @@ class ToolError(McpToxic):
 @register
 class JsonRpcError(McpToxic):
     type = "mcp_jsonrpc_error"
+    oracles = ("tool_error_handling",)
     summary = "answer the request with a JSON-RPC error (code, message; not forwarded)"
     attrs = (Attr("code", -32603, "JSON-RPC error code", min=-32768, max=32767),
              Attr("message", "Internal error", "error message"))
@@ -43,6 +45,7 @@ class JsonRpcError(McpToxic):
 @register
 class Timeout(McpToxic):
     type = "mcp_timeout"
+    oracles = ("duplicate_side_effects", "loops")
     summary = ("no response: the request reaches the server (its side effects happen) but the "
                "answer is dropped; the HTTP connection closes after timeout ms")
     attrs = (Attr("timeout", 5000, "ms before the HTTP connection is closed", "ms", min=1),
@@ -56,6 +59,7 @@ class Timeout(McpToxic):
 @register
 class Hang(McpToxic):
     type = "mcp_hang"
+    oracles = ("duplicate_side_effects", "loops")
     summary = ("hold the request, no response, until the toxic is removed (then it goes on to "
                "the server) or the proxy stops (then the connection closes)")
 
@@ -66,6 +70,7 @@ class Hang(McpToxic):
 @register
 class Slow(McpToxic):
     type = "mcp_slow"
+    oracles = ("loops",)
     summary = "delay the server's answer by latency ± jitter ms"
     attrs = (Attr("latency", 1000, "added delay", "ms", min=0),
              Attr("jitter", 0, "uniform jitter around the delay", "ms", min=0))
@@ -82,6 +87,7 @@ class Slow(McpToxic):
 @register
 class SessionExpired(McpToxic):
     type = "mcp_session_expired"
+    oracles = ("session_recovery",)
     summary = ("forget the client's Mcp-Session-Id: this and every later request on it gets "
                "HTTP 404 until the client initializes a new session")
     attrs = (Attr("status", 404, "HTTP status for the lost session", min=400, max=599),)
@@ -110,6 +116,7 @@ class SessionExpired(McpToxic):
 @register
 class Unauthorized(McpToxic):
     type = "mcp_unauthorized"
+    oracles = ("loops",)
     summary = "answer HTTP 401 with WWW-Authenticate mid-session (the token was revoked)"
     attrs = (Attr("realm", "mcp", "realm in the WWW-Authenticate challenge"),)
     default_method = ""
