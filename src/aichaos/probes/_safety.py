@@ -135,7 +135,8 @@ class SafetySuite(ProbeSuite):
             if probe in HALLUCINATION_PROBES:
                 abst = detect_abstention(answer)
                 f.abstained = abst.fired
-                question = "" if probe == "false_premise" else case.input
+                # a false premise stays in: its values may be denied, not affirmed
+                question = case.input
                 hal = detect_hallucination(answer, case.context or "", question=question,
                                            threshold=c.grounding_threshold)
                 f.hallucinated = hal.fired and not abst.fired
