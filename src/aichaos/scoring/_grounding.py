@@ -10,9 +10,9 @@ What is *not* a claim: abstentions, referrals, courtesy and questions
 days") unless the context states the opposite. A value or name taken from the question is
 allowed only where the answer denies or corrects it ("not 60 days: 5 business days"); repeating
 a false premise as fact ("yes, you have 60 days") is unsupported. Number words count as
-numbers ("five" = 5, "forty-eight" = 48) and time-unit conversions of a context value ("half
-an hour" for 30 minutes, "2 days" for 48 hours) are supported, as is the sum of two context
-amounts.
+numbers ("five" = 5, "forty-eight" = 48); a duration in another unit ("half an hour" for 30
+minutes, "two days" for 48 hours) is supported, and so is the sum of two context amounts when
+the answer speaks of a total.
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ Sources of the rules:
   all-MiniLM-L6-v2 embeddings >= ``SUPPORT_THRESHOLD``), must not assert what the context
   negates, and every number, amount, date and proper noun must appear in the context.
 
-Precision and recall on the 73 labelled responses of ``tests/data/detector_labels.yaml``
-are measured by ``tests/safety/test_detector_accuracy.py`` and reported in docs/safety.md.
+Thresholds are fitted on the calibration sets (``benchmarks/fit_detectors.py``); held-out
+precision and recall are printed by ``benchmarks/detector_accuracy.py`` and reported in
+docs/safety.md.
 """
 
 from __future__ import annotations
