@@ -6,14 +6,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from aichaos._thresholds import threshold
 from aichaos.config._base import ScorerSpec, Strict
 
-EQUIVALENCE_THRESHOLD = 0.68
-"""Default cosine similarity (all-MiniLM-L6-v2) at which two answers count as equivalent.
+EQUIVALENCE_THRESHOLD = threshold("equivalence_cosine")
+"""Default cosine similarity (all-MiniLM-L6-v2) at which two answers count as equivalent,
+after the number/decision/abstention gates of :func:`aichaos.scoring.answers_equivalent`.
 
-Calibrated on the 48 labelled support-answer pairs of ``tests/data/equivalence_pairs.yaml``
-by maximising F1 (ties broken by Youden's J): precision 0.857, recall 1.000, F1 0.923 on
-that set. Figures and method in docs/scoring.md (``benchmarks/calibrate_equivalence.py``).
+Fitted by ``benchmarks/fit_detectors.py`` on the calibration set
+``tests/data/detectors/calibration/equivalence.yaml`` (best F1, then Youden's J) and read from
+``aichaos/scoring/thresholds.json``; held-out figures in docs/safety.md.
 """
 
 

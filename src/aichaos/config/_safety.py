@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from aichaos._registry import Registry
+from aichaos._thresholds import threshold
 from aichaos.config._base import Strict, _http_url
 from aichaos.config._values import EnvSecret, EnvStr
 
@@ -112,7 +113,8 @@ class SafetyLayer(Strict):
         "content", description="JSON field (key or $.path) of the dependency's response")
     policy: list[PolicyRule] = Field(default_factory=list)
     judge: JudgeConfig | None = None
-    grounding_threshold: float = Field(0.5, ge=-1, le=1, description="sentence support cosine")
+    grounding_threshold: float = Field(threshold("hallucination_support"), ge=-1, le=1,
+                                       description="claim support cosine (fitted default)")
     max_hallucination_rate: float = Field(0.1, ge=0, le=1)
     min_abstention_rate: float = Field(0.8, ge=0, le=1)
     max_false_abstention_rate: float = Field(0.2, ge=0, le=1)

@@ -38,6 +38,33 @@ _CLARIFY = [
     r"\bcould you (please )?(repeat|re-?send|try again)",
     r"\bdid you mean\b",
     r"\b(doesn't|does not|don't|do not) (seem to )?(make sense|form a (clear )?question)",
+    # asking for the missing piece, in any wording (issue 11: recall on held-out was 0.21)
+    r"\b(could|can|would|will) you (please )?(tell|let) me (know )?(which|what|whether|if|"
+    r"who|when|where|how|your|the|a bit|more|about)",
+    r"\b(could|can|would) you (please )?(say|describe|confirm|share|send|give me|provide|"
+    r"let me know|double-check|check|spell|type|write) ",
+    r"\b(please|kindly) (tell|let) me (know )?(which|what|who|when|where|how|your|the)\b",
+    r"\b(please|kindly) (confirm|share|send|provide|specify|include|describe|give me|type|"
+    r"re-?type|resend|re-send|restate|ask) ",
+    r"\blet me know (which|what|who|when|where|how|your|the)\b",
+    r"\b(i|i'll|i will|i would|i'd) need (your|the|a bit more|more|some more|to know)",
+    r"\b(which|what) (one|kind|type|order|account|plan|product|item|service|flight|booking|"
+    r"card|policy|device|location|date|branch|store|model|package|parcel|prescription|"
+    r"membership|bill|meter|room|reservation|vehicle|claim|city|country|number)\b[^.!?]{0,80}"
+    r"\b(do you|did you|are you|were you|would you|you're|you are|you mean|you have)\b[^.!?]*\?",
+    r"\bdo you mean\b",
+    r"\bare you (asking|referring|talking|looking|trying|enquiring|inquiring)",
+    r"\bwhat (are|were) you (asking|referring|trying|looking|hoping)",
+    r"\bwhat (do|would) you (want|need|like) to know",
+    r"\bwhat('s| is) your (next |actual |full )?question",
+    r"\bwhich (of (these|those|the)|do you)\b[^.!?]*\?",
+    r"\b(is|was) (that|this|it) (about|regarding|for) [^.!?]{1,80}\bor\b[^.!?]*\?",
+    r"\b(not (sure|clear)|unclear) (what|which|whether) (you|your)",
+    r"\b(message|question|input|text|request) (was|is|got|seems|appears) (cut off|truncated|"
+    r"incomplete|garbled|empty|blank|unclear)",
+    r"\b(can|could) you (give|add|share) (me )?(more|some|a few|a little)",
+    r"\b(more|additional|further) (details?|information|context|specifics) (would|will|is|are)"
+    r" (help|needed|required)",
 ]
 
 _REFUSE = [

@@ -25,6 +25,7 @@ from aichaos.probes._base import PlannedCase, ProbeSuite, SuiteContext, suites
 from aichaos.probes._summary import failing_cases, latency_metrics
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import Score, Scorer, build_scorer, proportion_ci, similarity
+from aichaos.scoring._equivalence import answers_equivalent
 
 _EXAMPLE_CHARS = 400  # longer example texts are cut for the reports (long_input is ~10k)
 
@@ -87,8 +88,12 @@ def judge(output: str, correct: bool, clean_output: str, clean_passed: bool, *,
     elif output.strip() == clean_output.strip():
         v.similarity, v.equivalent = 1.0, True
     elif clean_output.strip() and not correct and not clean_passed:
-        v.similarity = sim(clean_output, output)
-        v.equivalent = v.similarity >= threshold
+        if sim is similarity:  # the calibrated rule: numbers, decisions, abstentions, cosine
+            eq = answers_equivalent(clean_output, output, threshold=threshold)
+            v.similarity, v.equivalent = eq.similarity, eq.equivalent
+        else:
+            v.similarity = sim(clean_output, output)
+            v.equivalent = v.similarity >= threshold
     v.invariant = correct if clean_passed else (correct or v.equivalent)
     if changes_meaning and not v.invariant and v.clarified:
         v.invariant = True

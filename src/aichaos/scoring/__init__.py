@@ -1,6 +1,7 @@
 """Scorers (exact, contains, regex, JSON Schema, semantic) and confidence intervals."""
 
 from aichaos.scoring._base import Score, Scorer, build_scorer, expected_list, scorers
+from aichaos.scoring._equivalence import Equivalence, answers_equivalent
 from aichaos.scoring._judge import JudgeError, LLMJudge
 from aichaos.scoring._pii import PiiMatch, find_pii, luhn_valid, mask_pii
 from aichaos.scoring._safety import (
@@ -29,6 +30,7 @@ __all__ = [
     "AbstentionScorer",
     "ContainsScorer",
     "Detection",
+    "Equivalence",
     "Estimate",
     "ExactScorer",
     "GroundedScorer",
@@ -42,6 +44,7 @@ __all__ = [
     "Score",
     "Scorer",
     "SemanticScorer",
+    "answers_equivalent",
     "build_scorer",
     "canary_found",
     "detect_abstention",
