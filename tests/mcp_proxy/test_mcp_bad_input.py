@@ -118,7 +118,9 @@ async def test_stdio_malformed_server_line_is_an_observation():
                                      "params": {"name": "t"} if method == "tools/call" else {}}
                                     ).encode() + b"\n")
     serve = asyncio.ensure_future(p.serve(client, write))
-    for _ in range(200):
+    # the server is a Python subprocess: on a loaded 2-core machine it can take seconds to
+    # start, so wait for the three answers up to 30 s (the test ends as soon as they arrive)
+    for _ in range(1500):
         if len(got) == 3:
             break
         await asyncio.sleep(0.02)
