@@ -203,7 +203,7 @@ def watch(
     Exit codes: 0 no alarm, 1 an alarm was raised, 2 bad input, 130 interrupted.
     """
     from aichaos.config import load_experiment
-    from aichaos.session import secrets_of
+    from aichaos.runner import secrets_of
 
     if webhook is not None and not webhook.startswith(("http://", "https://")):
         raise _fail(f"--webhook: expected an http(s) URL, got {webhook!r}")

@@ -137,7 +137,7 @@ def run(
             _drive(target, input_text or ["Hello!"], spec, rate_list, slos, counter, runner)
         )
     except AIChaosError as exc:
-        _err.print(f"error: {exc}", highlight=False, markup=False)
+        _err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     console = Console()
     if not console.is_terminal:  # files and pipes get the whole table, not 80 columns
@@ -191,7 +191,7 @@ def context(
                                timeout_s=timeout)
         res = asyncio.run(probe_target_context(target, window))
     except AIChaosError as exc:
-        _err.print(f"error: {exc}", highlight=False, markup=False)
+        _err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     console = Console()
     t = Table(title=f"context window {window} tokens (lengths {res.token_estimate})", box=None)

@@ -318,7 +318,16 @@ _mount_components()
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    A terminal cannot show a lone surrogate (an input that is not valid Unicode text, kept as
+    it was sent): standard output and error escape it (``\\ud800``) instead of crashing the run
+    after its results were measured.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         app()
     except KeyboardInterrupt:

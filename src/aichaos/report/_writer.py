@@ -26,6 +26,10 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write ``journal.json`` and each requested report format into ``directory``.
 
+    Text that is not valid Unicode (a lone surrogate the dataset or the system under test
+    produced) is written escaped (``\\ud800``, UTF-8 ``backslashreplace``), never dropped and
+    never a crash: JSON files escape it the JSON way already.
+
     Returns:
         format name -> path written (``journal`` included).
     """
@@ -40,7 +44,8 @@ def write_reports(
                 render_terminal(scorecard, journal, console)
             continue
         path = directory / FILES[fmt]
-        path.write_text(renderers[fmt](scorecard, journal), encoding="utf-8")
+        path.write_text(renderers[fmt](scorecard, journal), encoding="utf-8",
+                        errors="backslashreplace")
         written[fmt] = path
     return written
 

@@ -25,6 +25,7 @@ from aichaos.runner._lifecycle import (
     new_run_id,
     validate_suites,
 )
+from aichaos.runner._masking import mask_failing_cases, secrets_of
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -46,6 +47,8 @@ __all__ = [
     "ToxicApplied",
     "ToxicRemoved",
     "build_suites",
+    "mask_failing_cases",
     "new_run_id",
+    "secrets_of",
     "validate_suites",
 ]

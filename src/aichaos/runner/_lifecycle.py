@@ -44,6 +44,7 @@ from aichaos.proxy import ChaosProxy
 from aichaos.results import LAYERS, LayerResult, Scorecard
 from aichaos.runner._hypothesis import check_hypothesis
 from aichaos.runner._journal import ActivityRecord, iso, new_journal
+from aichaos.runner._masking import mask_failing_cases, secrets_of
 from aichaos.targets import Target, build_target
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -273,6 +274,8 @@ class Runner:
             journal["status"] = status
             journal["end"] = iso(time.time())
             journal["duration"] = round(time.time() - started, 3)
+            mask_failing_cases(self.scorecard, secrets_of(self.experiment),
+                               pii=self.experiment.store.mask_pii)
             journal["aichaos"] = {"run_id": self.run_id, "scorecard": self.scorecard.to_dict()}
             self.bus.publish(RunEnded(self.run_id, status, journal["deviated"], journal,
                                       journal["aichaos"]["scorecard"]))

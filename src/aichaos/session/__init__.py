@@ -10,7 +10,6 @@ from aichaos.session._run import (
     ExperimentRun,
     arun_experiment,
     run_experiment,
-    secrets_of,
     select_layers,
 )
 from aichaos.session._traffic import TrafficWatch, control_address
@@ -22,6 +21,5 @@ __all__ = [
     "arun_experiment",
     "control_address",
     "run_experiment",
-    "secrets_of",
     "select_layers",
 ]

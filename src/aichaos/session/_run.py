@@ -25,7 +25,7 @@ from aichaos.errors import ConfigError
 from aichaos.probes import RESUMABLE_LAYERS
 from aichaos.report import ReportWriter
 from aichaos.results import LAYERS
-from aichaos.runner import Runner, RunOutcome
+from aichaos.runner import Runner, RunOutcome, secrets_of
 from aichaos.session._progress import ConsoleProgress
 from aichaos.session._traffic import TrafficWatch
 from aichaos.store import ResultStore, case_result, default_url
@@ -47,12 +47,6 @@ class ExperimentRun:
     directory: Path
     reports: dict[str, Path] = field(default_factory=dict)
     resumed: int = 0
-
-
-def secrets_of(experiment: Experiment) -> list[str]:
-    """Literal secret values configured in the experiment (masked everywhere they appear)."""
-    key = getattr(experiment.target, "api_key", None)
-    return [key.get_secret_value()] if key is not None else []
 
 
 def select_layers(experiment: Experiment, names: Sequence[str]) -> list[str]:
