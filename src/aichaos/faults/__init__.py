@@ -18,6 +18,7 @@ from aichaos.faults._base import (
     build_toxic,
     describe_types,
     register,
+    toxic_arguments,
     toxic_class,
 )
 from aichaos.faults._bodies import error_body, sse_error_event, sse_events
@@ -42,5 +43,6 @@ __all__ = [
     "register",
     "sse_error_event",
     "sse_events",
+    "toxic_arguments",
     "toxic_class",
 ]

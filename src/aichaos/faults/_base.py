@@ -380,6 +380,36 @@ def toxic_type(cls: T) -> T:
     return cls
 
 
+def toxic_arguments(spec: Mapping[str, Any], registry: Registry[Any], label: str, *,
+                    keys: frozenset[str] = frozenset(),
+                    default_name: str | None = None) -> tuple[str, dict[str, Any]]:
+    """``(type, keyword arguments)`` of a Toxiproxy-shaped toxic mapping ``{name, type,
+    stream, toxicity, attributes}`` (plus ``keys``), for ``registry.create`` (the HTTP toxics
+    here and the MCP toxics share this reading; ``label`` names the kind in messages).
+
+    Raises:
+        PluginError: not a mapping, an unknown key, no ``type``, or attributes not a mapping.
+    """
+    if not isinstance(spec, Mapping):
+        raise PluginError(f"{label}: expected a mapping, got {type(spec).__name__}")
+    extra = sorted(set(spec) - {"name", "type", "stream", "toxicity", "attributes"} - keys)
+    if extra:
+        raise PluginError(f"{label}: unknown key(s) {', '.join(extra)}")
+    kind = spec.get("type")
+    if not isinstance(kind, str):
+        raise PluginError(f"{label}: missing 'type' (known: {', '.join(registry.names())})")
+    attributes = spec.get("attributes") or {}
+    if not isinstance(attributes, Mapping):
+        raise PluginError(f"{label} {kind!r}: attributes must be a mapping")
+    args: dict[str, Any] = dict(attributes)
+    for key in ("stream", "toxicity"):
+        if spec.get(key) is not None:
+            args[key] = spec[key]
+    if spec.get("name") is not None or default_name:
+        args["toxic_name"] = spec.get("name") or default_name
+    return kind, args
+
+
 def build_toxic(spec: Mapping[str, Any], *, default_name: str | None = None) -> Toxic:
     """Build a toxic from a Toxiproxy-shaped mapping ``{name, type, stream, toxicity,
     attributes}`` (``type`` required; the others default).
@@ -387,24 +417,9 @@ def build_toxic(spec: Mapping[str, Any], *, default_name: str | None = None) -> 
     Raises:
         PluginError: unknown type, unknown or out-of-range attribute, bad stream/toxicity.
     """
-    if not isinstance(spec, Mapping):
-        raise PluginError(f"toxic: expected a mapping, got {type(spec).__name__}")
-    extra = sorted(set(spec) - {"name", "type", "stream", "toxicity", "attributes", "dependency"})
-    if extra:
-        raise PluginError(f"toxic: unknown key(s) {', '.join(extra)}")
-    kind = spec.get("type")
-    if not isinstance(kind, str):
-        raise PluginError(f"toxic: missing 'type' (known: {', '.join(TOXICS.names())})")
-    attributes = spec.get("attributes") or {}
-    if not isinstance(attributes, Mapping):
-        raise PluginError(f"toxic {kind!r}: attributes must be a mapping")
-    args: dict[str, Any] = dict(attributes)
-    for key in ("stream", "toxicity"):
-        if spec.get(key) is not None:
-            args[key] = spec[key]
-    if spec.get("name") is not None or default_name:
-        args["toxic_name"] = spec.get("name") or default_name
-    toxic = TOXICS.create(kind, **args)
+    kind, args = toxic_arguments(spec, TOXICS, "toxic", keys=frozenset({"dependency"}),
+                                 default_name=default_name)
+    toxic: Toxic = TOXICS.create(kind, **args)
     return toxic
 
 

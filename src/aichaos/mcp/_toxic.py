@@ -35,7 +35,7 @@ from typing import Any, ClassVar, TypeVar
 
 from aichaos._registry import Registry
 from aichaos.errors import PluginError
-from aichaos.faults import Attr
+from aichaos.faults import Attr, toxic_arguments
 from aichaos.mcp._messages import Message, Raw
 
 TRANSPORTS = ("http", "stdio")
@@ -268,23 +268,7 @@ def build_mcp_toxic(spec: Mapping[str, Any], *, transport: str = "http") -> McpT
         PluginError: unknown type or attribute, a value out of range, or a type the
             ``transport`` cannot carry (session and auth toxics need streamable HTTP).
     """
-    if not isinstance(spec, Mapping):
-        raise PluginError(f"MCP toxic: expected a mapping, got {type(spec).__name__}")
-    extra = sorted(set(spec) - {"name", "type", "stream", "toxicity", "attributes"})
-    if extra:
-        raise PluginError(f"MCP toxic: unknown key(s) {', '.join(extra)}")
-    kind = spec.get("type")
-    if not isinstance(kind, str):
-        raise PluginError(f"MCP toxic: missing 'type' (known: {', '.join(MCP_TOXICS.names())})")
-    attributes = spec.get("attributes") or {}
-    if not isinstance(attributes, Mapping):
-        raise PluginError(f"MCP toxic {kind!r}: attributes must be a mapping")
-    args: dict[str, Any] = dict(attributes)
-    for key in ("stream", "toxicity"):
-        if spec.get(key) is not None:
-            args[key] = spec[key]
-    if spec.get("name") is not None:
-        args["toxic_name"] = spec["name"]
+    kind, args = toxic_arguments(spec, MCP_TOXICS, "MCP toxic")
     toxic = MCP_TOXICS.create(kind, **args)
     if transport not in toxic.transports:
         raise PluginError(f"MCP toxic {kind!r}: needs the "
