@@ -126,8 +126,12 @@ async def test_stdio_malformed_server_line_is_an_observation():
         await asyncio.sleep(0.02)
     client.feed_eof()
     await asyncio.wait_for(serve, 10)
-    assert got[1] == b"Traceback (most recent call last): oops\n"
-    assert json.loads(got[2]) == {"jsonrpc": "2.0", "id": 3, "result": {}}
+    # the malformed line is passed on as it came and the session goes on (the order in which
+    # the proxy hands a raw line and the next answer to the client is not part of the contract)
+    assert len(got) == 3
+    assert b"Traceback (most recent call last): oops\n" in got
+    assert {"jsonrpc": "2.0", "id": 3, "result": {}} in [json.loads(g) for g in got
+                                                          if g.startswith(b"{")]
     recs = list(p.engine.traffic)
     observed = [r for r in recs if r.kind == "malformed"]
     assert observed and "malformed message from server" in observed[0].observations[0]

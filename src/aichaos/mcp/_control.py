@@ -17,7 +17,6 @@ Handlers touch only in-memory state, so they answer at once while toxics hold ca
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -25,8 +24,7 @@ from aiohttp import web
 from aichaos.errors import ProxyError
 from aichaos.mcp._engine import McpEngine
 from aichaos.mcp._toxic import describe_mcp_types
-from aichaos.proxy import parse_listen
-from aichaos.proxy._control import _guard, _json
+from aichaos.proxy._control import _guard, _json, serve_app
 
 
 def build_mcp_control(engines: Mapping[str, McpEngine]) -> web.Application:
@@ -105,17 +103,4 @@ async def start_mcp_control(engines: Mapping[str, McpEngine],
     Raises:
         ProxyError: the address is in use.
     """
-    host, port = parse_listen(listen)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ProxyError(f"MCP control API: cannot listen on {host}:{port}: "
-                         f"{exc.strerror or exc}") from exc
-    runner = web.AppRunner(build_mcp_control(engines), access_log=None, handle_signals=False,
-                           shutdown_timeout=0.5)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    return runner, sock.getsockname()[1]
+    return await serve_app(build_mcp_control(engines), listen, "MCP control API")

@@ -193,6 +193,17 @@ async def start_control(chaos: ProxyController, listen: str) -> tuple[web.AppRun
     Raises:
         ProxyError: the address is in use.
     """
+    return await serve_app(build_app(chaos), listen, "control API")
+
+
+async def serve_app(app: web.Application, listen: str, label: str
+                    ) -> tuple[web.AppRunner, int]:
+    """Serve an aiohttp ``app`` on ``listen`` (``host:port``, port 0 = a free one); returns
+    the runner and the bound port. Shared by this control API and the MCP proxy's.
+
+    Raises:
+        ProxyError: the address is in use (the message starts with ``label``).
+    """
     import socket
 
     host, port = parse_listen(listen)
@@ -202,10 +213,9 @@ async def start_control(chaos: ProxyController, listen: str) -> tuple[web.AppRun
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ProxyError(f"control API: cannot listen on {host}:{port}: "
+        raise ProxyError(f"{label}: cannot listen on {host}:{port}: "
                          f"{exc.strerror or exc}") from exc
-    runner = web.AppRunner(build_app(chaos), access_log=None, handle_signals=False,
-                           shutdown_timeout=0.5)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     return runner, sock.getsockname()[1]
