@@ -24,7 +24,7 @@ def test_public_names_are_sorted_and_exported() -> None:
         assert mod.__all__ == sorted(mod.__all__, key=isort_key)
         assert all(hasattr(mod, name) for name in mod.__all__)
     assert aichaos.proxy.__all__ == ["ChaosProxy", "Proxy", "ProxyClient", "TrafficFollower",
-                                     "TrafficLog", "TrafficRecord", "build_app",
+                                     "TrafficLog", "TrafficRecord", "bind_listener", "build_app",
                                      "parse_listen", "traffic_line"]
 
 

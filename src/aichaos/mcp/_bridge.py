@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import Sequence
 
@@ -26,7 +25,7 @@ from aichaos.mcp import _sse
 from aichaos.mcp._engine import McpEngine
 from aichaos.mcp._stdio import McpStdioProxy
 from aichaos.mcp._traffic import McpTrafficLog
-from aichaos.proxy import parse_listen
+from aichaos.proxy import bind_listener, parse_listen
 
 _HEADER = "Mcp-Session-Id"
 
@@ -100,14 +99,7 @@ class McpStdioHttpBridge:
         Raises:
             ProxyError: the address is in use.
         """
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise ProxyError(f"stdio bridge {self.name!r}: cannot listen on "
-                             f"{self.host}:{self.port}: {exc.strerror or exc}") from exc
+        sock = bind_listener(self.host, self.port, f"stdio bridge {self.name!r}")
         self.port = sock.getsockname()[1]
         self._runner = web.ServerRunner(web.Server(self._handle, access_log=None),
                                         handle_signals=False, shutdown_timeout=0.5)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from aichaos.mcp import _sse
 from aichaos.mcp._engine import McpEngine, Pending
 from aichaos.mcp._toxic import Intercept, McpToxic
 from aichaos.mcp._traffic import McpTrafficLog
-from aichaos.proxy import parse_listen
+from aichaos.proxy import bind_listener, parse_listen
 
 _HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                   "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
@@ -80,14 +79,7 @@ class McpHttpProxy:
         Raises:
             ProxyError: the address is in use.
         """
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise ProxyError(f"MCP proxy {self.name!r}: cannot listen on "
-                             f"{self.host}:{self.port}: {exc.strerror or exc}") from exc
+        sock = bind_listener(self.host, self.port, f"MCP proxy {self.name!r}")
         self.port = sock.getsockname()[1]
         self._client = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0), auto_decompress=False,

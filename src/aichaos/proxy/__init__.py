@@ -9,7 +9,7 @@ from aichaos.proxy._control import build_app
 from aichaos.proxy._follow import TrafficFollower, traffic_line
 from aichaos.proxy._server import ChaosProxy, Proxy
 from aichaos.proxy._traffic import TrafficLog, TrafficRecord
-from aichaos.proxy._types import parse_listen
+from aichaos.proxy._types import bind_listener, parse_listen
 
 __all__ = [
     "ChaosProxy",
@@ -18,6 +18,7 @@ __all__ = [
     "TrafficFollower",
     "TrafficLog",
     "TrafficRecord",
+    "bind_listener",
     "build_app",
     "parse_listen",
     "traffic_line",

@@ -34,7 +34,7 @@ from prometheus_client.registry import Collector
 
 from aichaos.errors import PluginError, ProxyError
 from aichaos.faults import describe_types
-from aichaos.proxy._types import ProxyController, parse_listen
+from aichaos.proxy._types import ProxyController, bind_listener, parse_listen
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -204,17 +204,7 @@ async def serve_app(app: web.Application, listen: str, label: str
     Raises:
         ProxyError: the address is in use (the message starts with ``label``).
     """
-    import socket
-
-    host, port = parse_listen(listen)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ProxyError(f"{label}: cannot listen on {host}:{port}: "
-                         f"{exc.strerror or exc}") from exc
+    sock = bind_listener(*parse_listen(listen), label)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     await web.SockSite(runner, sock).start()

@@ -30,7 +30,7 @@ from aichaos.faults import CutConnection, Exchange, Reply, Toxic
 from aichaos.proxy._control import start_control
 from aichaos.proxy._fast import FastConnection, UpstreamPool
 from aichaos.proxy._traffic import TrafficLog, TrafficRecord
-from aichaos.proxy._types import parse_listen
+from aichaos.proxy._types import bind_listener, parse_listen
 
 _HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                   "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"})
@@ -145,14 +145,7 @@ class Proxy:
         Raises:
             ProxyError: the address is in use or cannot be bound.
         """
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise ProxyError(f"proxy {self.name!r}: cannot listen on {self.host}:{self.port}: "
-                             f"{exc.strerror or exc}") from exc
+        sock = bind_listener(self.host, self.port, f"proxy {self.name!r}")
         self.port = sock.getsockname()[1]
         self.stopping = asyncio.Event()
         self._session = aiohttp.ClientSession(

@@ -9,12 +9,33 @@ The views are :class:`typing.Protocol` classes that :class:`aichaos.proxy.Proxy`
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from aichaos.errors import ProxyError
 from aichaos.faults import Toxic
 from aichaos.proxy._traffic import TrafficLog
+
+
+def bind_listener(host: str, port: int, label: str) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0 = a free one, IPv6 when ``host`` has a
+    colon), ready for a server to listen on; shared by the chaos proxies and their control
+    APIs.
+
+    Raises:
+        ProxyError: the address is in use or cannot be bound (the message starts with
+            ``label``, e.g. ``proxy 'crm'``).
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ProxyError(f"{label}: cannot listen on {host}:{port}: "
+                         f"{exc.strerror or exc}") from exc
+    return sock
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
