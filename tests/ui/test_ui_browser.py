@@ -104,6 +104,12 @@ def test_scorecard_drills_down_to_failing_cases_and_their_replay_lines(
     assert tab.problems == []
 
 
+def _as_compare_prints(value: float) -> float:
+    """A figure as ``aichaos compare`` prints it: 3 decimals, or 2 significant digits below
+    0.001 (a 0.6 ms latency is 0.00062, not 0.001)."""
+    return float(f"{value:.2g}") if 0 < abs(value) < 0.001 else round(value, 3)
+
+
 def test_compare_shows_the_verdicts_and_deltas_of_aichaos_compare(
         tab: Tab, ui_server: UIProcess, seeded: Seeded) -> None:
     page = tab.page
@@ -127,8 +133,8 @@ def test_compare_shows_the_verdicts_and_deltas_of_aichaos_compare(
         row = page.locator(f"#metrics tr[data-metric='{m['metric']}']")
         assert row.locator(".verdict").inner_text() == m["verdict"], m["metric"]
         a, b = m["value_a"], m["value_b"]
-        assert float(row.locator(".a").inner_text()) == round(a, 3), m["metric"]
-        assert float(row.locator(".b").inner_text()) == round(b, 3), m["metric"]
+        assert float(row.locator(".a").inner_text()) == _as_compare_prints(a), m["metric"]
+        assert float(row.locator(".b").inner_text()) == _as_compare_prints(b), m["metric"]
         assert abs(float(row.locator(".delta").inner_text()) - (b - a)) <= 0.0005, m["metric"]
     verdicts = {m["metric"]: m["verdict"] for m in expected["metrics"]}
     assert verdicts["pass_rate"] == "worse" and verdicts["latency_s"] == "worse"
