@@ -13,7 +13,7 @@ STAMP=$VENV/.aichaos-setup
 export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF"
 LLAMA="llama-cpp-python[server]==0.3.36"
 
-want=$(cat pyproject.toml setup.sh | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml setup.sh constraints.txt | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV"
   "$PY" -m venv "$VENV"
@@ -24,6 +24,8 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@" 2>&1 \
             | { grep -v "is ignored" || true; }; }
   pip install --upgrade pip
+  # the versions the suite was last run with (constraints.txt; pip freeze)
+  export PIP_CONSTRAINT="$PWD/constraints.txt"
   # the CPU build of torch (an unpinned torch pulls several GB of CUDA)
   pip install "torch==2.13.0"
   pip install "$LLAMA"
