@@ -39,13 +39,15 @@ class Interval:
         low, high: the interval's ends.
         method: how it was computed, e.g. ``wilson`` (Wilson 1927) or ``exact`` for a
             deterministic check that has no sampling error.
-        level: confidence level, e.g. 0.95.
+        level: confidence level, e.g. 0.95 (1.0 for ``exact``).
+        n: independent units (cases) the interval rests on; None when not applicable.
     """
 
     low: float
     high: float
     method: str
     level: float = 0.95
+    n: int | None = None
 
     def excludes(self, threshold: float) -> bool:
         """True when ``threshold`` lies outside the interval (the check is decided)."""

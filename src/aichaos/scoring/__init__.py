@@ -25,6 +25,7 @@ from aichaos.scoring._text import (
     RegexScorer,
     normalize,
 )
+from aichaos.scoring._verdict import Verdict, case_score, case_scores, exact, rate_verdict
 
 __all__ = [
     "AbstentionScorer",
@@ -44,15 +45,19 @@ __all__ = [
     "Score",
     "Scorer",
     "SemanticScorer",
+    "Verdict",
     "answers_equivalent",
     "build_scorer",
     "canary_found",
+    "case_score",
+    "case_scores",
     "detect_abstention",
     "detect_hallucination",
     "detect_injection",
     "detect_leak",
     "embed",
     "embedding_model",
+    "exact",
     "expected_list",
     "find_pii",
     "luhn_valid",
@@ -61,6 +66,7 @@ __all__ = [
     "normalize",
     "percentile",
     "proportion_ci",
+    "rate_verdict",
     "scorers",
     "similarity",
 ]
