@@ -75,7 +75,7 @@ def test_verdict_fields_default_to_not_computed_and_serialise_when_set() -> None
     card.layers[1].grade_range = GradeRange.of(85, 95)
     layer = card.to_dict()["layers"][0]
     assert layer["checks"][0]["interval"] == {"low": 0.8, "high": 0.95, "method": "wilson",
-                                              "level": 0.95}
+                                              "level": 0.95, "n": None}
     assert layer["failing"][0]["outcome"] == "silent_failure"
     assert layer["grade_range"] == "A–B"
     report = {"schema_version": "1.0.0", "aichaos": "0", "journal_status": None,
