@@ -6,7 +6,6 @@ The resilient clients lean on the SDK's own retry logic (``max_retries``, which 
 
 import time
 
-import httpx
 import openai
 
 MESSAGES = [{"role": "user", "content": "refund?"}]
