@@ -35,8 +35,10 @@ err_console = Console(stderr=True)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    """Print one clean error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """Print one clean error line per problem in ``message`` and return the Exit to raise."""
+    for line in message.splitlines() or [""]:
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False,
+                          soft_wrap=True)
     return typer.Exit(code)
 
 
