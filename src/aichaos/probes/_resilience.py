@@ -28,6 +28,9 @@ from aichaos.scoring import Score, Scorer, build_scorer, proportion_ci, similari
 from aichaos.scoring._equivalence import answers_equivalent
 
 _EXAMPLE_CHARS = 400  # longer example texts are cut for the reports (long_input is ~10k)
+#: edits of a perturbation's lineage kept with each case (replay rebuilds the text from
+#: (name, severity, seed), so the rest is only evidence; a 10 MB input has ~10^6 edits)
+_LINEAGE_KEPT = 50
 
 
 @dataclass(slots=True)
@@ -274,7 +277,9 @@ class InputResilienceSuite(ProbeSuite):
                 planned = ctx.plan(
                     case, f"{p.name}@{p.severity}", to_transport(out.text, c.transport),
                     perturbation=p.name, severity=p.severity, perturbation_seed=ctx.seed,
-                    spec=[p.spec[0], p.spec[1]], lineage=_clean_value(out.lineage),
+                    spec=[p.spec[0], p.spec[1]],
+                    lineage=_clean_value(list(out.lineage)[:_LINEAGE_KEPT]),
+                    lineage_edits=len(out.lineage),
                     expects_clarification=out.expects_clarification,
                     changes_meaning=out.changes_meaning,
                 )
