@@ -172,10 +172,19 @@ def _apply_limit(experiment: Experiment, limit: int) -> None:
 
 
 @app.command()
-def validate(experiment_file: Annotated[Path, typer.Argument(help="Experiment YAML file.")]
-             ) -> None:
-    """Check an experiment file (and its dataset) without sending anything."""
+def validate(
+    experiment_file: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    expect: Annotated[float, typer.Option(
+        help="Pass rate you expect (0.5-1; bad-event rates at 1 minus it) for the "
+        "cases-needed lines.")] = 0.95,
+) -> None:
+    """Check an experiment file (and its dataset) without sending anything, and say how many
+    independent cases a decided check or a firm grade would need at an expected rate."""
+    from aichaos.cli._plan import plan_lines
     from aichaos.dataset import load_dataset
+
+    if not 0.5 <= expect <= 1.0:
+        raise fail(f"--expect: expected a rate between 0.5 and 1, got {expect:g}")
     from aichaos.runner import validate_suites
 
     try:  # sends nothing, so an unset API key variable is a warning, not an error
@@ -193,6 +202,8 @@ def validate(experiment_file: Annotated[Path, typer.Argument(help="Experiment YA
     layers = [k for k, v in experiment.layers if v is not None and getattr(v, "enabled", True)]
     console.print(f"[green]valid[/]: {experiment_file} - {experiment.title!r}, target "
                   f"{experiment.target.type}, {len(cases)} cases, layers: {', '.join(layers)}")
+    for line in plan_lines(experiment, cases, expect):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
