@@ -113,8 +113,10 @@ def render_terminal(scorecard: dict[str, Any], journal: dict[str, Any], console:
 
     Prints a panel with the overall grade, the weakest layer and the run status; a table of
     the six layers (grade coloured, score, headline metrics; unmeasured layers dim and
-    labelled "not measured"); the failed checks; and up to :data:`CASES_PER_LAYER` failing
-    cases per layer, each with its reproduction line.
+    labelled "not measured"); the failed checks; the checks that were not measured; and up
+    to :data:`CASES_PER_LAYER` failing cases per layer, each with its reproduction line.
+    A grade whose interval spans bands prints as its range (``B–D``, coloured by its low
+    end) and a score with its interval and n when they were computed.
 
     Args:
         scorecard: ``Scorecard.to_dict()``.
