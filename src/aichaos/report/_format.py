@@ -111,16 +111,19 @@ def fmt_cases(interval: Any) -> str:
     return f"n={n} case" + ("" if n == 1 else "s")
 
 
+def score_uncertainty(node: dict[str, Any]) -> str:
+    """What follows a score: ``[71.3–90.0], n=24 cases``; ``""`` when not computed."""
+    if node.get("score") is None:
+        return ""
+    parts = [fmt_interval(node.get("interval")), fmt_cases(node.get("interval"))]
+    return ", ".join(p for p in parts if p)
+
+
 def score_text(node: dict[str, Any]) -> str:
     """A score with its interval and n when computed: ``82.0 [71.3–90.0], n=24 cases``."""
     text = fmt_score(node.get("score"))
-    if node.get("score") is None:
-        return text
-    interval = fmt_interval(node.get("interval"))
-    if interval:
-        text += f" {interval}"
-    cases = fmt_cases(node.get("interval"))
-    return f"{text}, {cases}" if cases else text
+    more = score_uncertainty(node)
+    return f"{text} {more}" if more else text
 
 
 def headline(layer: dict[str, Any], limit: int = HEADLINE_METRICS) -> str:

@@ -39,7 +39,7 @@ from aichaos.report._format import (
     grade_low,
     is_failed,
     layers,
-    score_text,
+    score_uncertainty,
     status_line,
     verdict,
 )
@@ -322,7 +322,8 @@ def _layer_context(layer: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
         "number": layer.get("layer"),
         "title": str(layer.get("title", key)),
         "measured": bool(layer.get("measured")),
-        "score": score_text(layer),
+        "score": fmt_score(layer.get("score")),
+        "uncertainty": score_uncertainty(layer),
         "grade": fmt_grade(layer),
         "grade_class": "g-" + (low if low in "ABCDF" else "none"),
         "note": str(layer.get("note") or ""),
