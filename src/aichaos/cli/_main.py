@@ -182,10 +182,10 @@ def validate(
     independent cases a decided check or a firm grade would need at an expected rate."""
     from aichaos.cli._plan import plan_lines
     from aichaos.dataset import load_dataset
+    from aichaos.runner import validate_suites
 
     if not 0.5 <= expect <= 1.0:
         raise fail(f"--expect: expected a rate between 0.5 and 1, got {expect:g}")
-    from aichaos.runner import validate_suites
 
     try:  # sends nothing, so an unset API key variable is a warning, not an error
         experiment = load_experiment(experiment_file, require_secrets=False)
