@@ -64,7 +64,9 @@ def test_run_then_replay_with_the_mock_target(tmp_path: Path) -> None:
     write(tmp_path / "exp.yaml", MOCK_EXPERIMENT)
     write(tmp_path / "data.yaml", DATA)
     proc = aichaos("run", "exp.yaml", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    # capability.accuracy fails (2/3 < 0.7): a failed check exits 1, as a test runner does
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip() == "gate: 1 failed check: capability.accuracy"
     run_dir = next((tmp_path / "aichaos-results").glob("2*"))
     assert {p.name for p in run_dir.iterdir()} == {
         "journal.json", "report.json", "report.html", "junit.xml", "report.md"}
@@ -105,7 +107,8 @@ def test_run_then_replay_with_the_mock_target(tmp_path: Path) -> None:
 def test_no_mask_pii_keeps_prompts(tmp_path: Path) -> None:
     write(tmp_path / "exp.yaml", MOCK_EXPERIMENT)
     write(tmp_path / "data.yaml", DATA)
-    proc = aichaos("run", "exp.yaml", "--no-mask-pii", cwd=tmp_path)
+    # --hypothesis-exit: Chaos Toolkit's exit code, so the failed accuracy check exits 0
+    proc = aichaos("run", "exp.yaml", "--no-mask-pii", "--hypothesis-exit", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     db = sqlite3.connect(tmp_path / "aichaos-results" / "aichaos.db")
     (text,) = db.execute("select input from cases where case_id = 'pii' limit 1").fetchone()
@@ -117,4 +120,4 @@ def test_fail_under_turns_a_low_grade_into_exit_1(tmp_path: Path) -> None:
     write(tmp_path / "data.yaml", DATA)
     proc = aichaos("run", "exp.yaml", "--fail-under", "B", cwd=tmp_path)
     assert proc.returncode == 1
-    assert "overall grade D is below --fail-under B" in proc.stderr
+    assert "gate: layer capability grade D is below --fail-under B" in proc.stderr

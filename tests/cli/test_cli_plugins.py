@@ -96,7 +96,10 @@ def test_a_broken_and_a_clashing_plugin_are_skipped_with_one_line_each(tmp_path:
     _package(site, "aichaos-clash", "aichaos_clash",
              SHOUT + SHOUT.replace("class Shout", "class Shout2")
              .replace('name = "shout"', 'name = "typo_keyboard"'))
-    proc = _run(site, "run", str(_experiment(tmp_path, ["typo_keyboard", "casing"])))
+    # --hypothesis-exit: the mock misses typo'd questions (a failed invariance check), and
+    # this test is about the run completing, not about its checks
+    proc = _run(site, "run", str(_experiment(tmp_path, ["typo_keyboard", "casing"])),
+                "--hypothesis-exit")
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if "skipped" in line]
     assert sorted(lines) == [

@@ -36,7 +36,9 @@ def test_example_experiment_against_real_model(llm_server: str, tmp_path: Path) 
     assert journal["steady_states"]["before"]["steady_state_met"] is True
     assert [a["activity"]["name"] for a in journal["run"]] == ["layer1.capability"]
     assert journal["experiment"]["target"]["model"] == "smollm2-135m-instruct"
-    assert proc.returncode == (1 if journal["deviated"] else 0)
+    failed = [c["name"] for lay in journal["aichaos"]["scorecard"]["layers"]
+              for c in lay["checks"] if not c["passed"] and not c["not_measured"]]
+    assert proc.returncode == (1 if journal["deviated"] or failed else 0)  # failed checks: 1
     capability = journal["aichaos"]["scorecard"]["layers"][0]
     assert capability["measured"] is True and capability["metrics"]["cases"] == 10
 

@@ -16,7 +16,7 @@ from aichaos._version import __version__
 from aichaos.cli import _templates
 from aichaos.config import Experiment, load_experiment
 from aichaos.errors import AIChaosError, ConfigError
-from aichaos.results import Grade
+from aichaos.results import LAYERS, evaluate_gates, parse_bar, parse_layers
 from aichaos.runner import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from aichaos.session import control_address, run_experiment
 from aichaos.targets import probe_http, probe_openai
@@ -68,8 +68,18 @@ def run(
                      ] = None,
     no_mask_pii: Annotated[bool, typer.Option("--no-mask-pii", help="Store prompts and "
                                               "outputs unmasked (secrets stay masked).")] = False,
-    fail_under: Annotated[str | None, typer.Option(help="Also exit 1 when the overall grade "
-                                                   "is below this letter (A-F).")] = None,
+    fail_under: Annotated[str | None, typer.Option(help="Also exit 1 when a measured layer's "
+                                                   "grade (its range's low end) is below this "
+                                                   "letter (A-F), or no layer was measured.")
+                          ] = None,
+    require: Annotated[str | None, typer.Option(help="Exit 1 unless these layers were "
+                                                "measured, comma separated (names or numbers; "
+                                                "'none'). Default: every layer the run "
+                                                "enables.")] = None,
+    hypothesis_exit: Annotated[bool, typer.Option(
+        "--hypothesis-exit", help="Chaos Toolkit's exit code: only the steady-state "
+        "hypothesis, deviation and rollbacks decide, not failed checks or unmeasured layers "
+        "(--fail-under and --require still apply when given).")] = False,
     layer: Annotated[str | None, typer.Option(help="Run only these layers, comma separated "
                                               "(names or numbers: capability,3).")] = None,
     resume: Annotated[str | None, typer.Option(help="Continue the interrupted run RUN_ID: "
@@ -84,9 +94,13 @@ def run(
 ) -> None:
     """Run an experiment: steady state, layer probes, steady state, rollbacks, reports.
 
-    Exit codes: 0 the hypothesis held, 1 failed or deviated (or below --fail-under),
-    2 bad input, 130 interrupted.
+    Exit codes: 0 ok; 1 the run failed or deviated, a check failed, a required layer was not
+    measured, or a grade is below --fail-under; 2 bad input; 130 interrupted (docs/ci.md).
     """
+    try:
+        bar = None if fail_under is None else parse_bar(fail_under)
+    except ValueError as exc:
+        raise fail(f"--fail-under: {exc}") from None
     try:
         experiment = load_experiment(experiment_file)
         if seed is not None:
@@ -95,9 +109,8 @@ def run(
             experiment.store.mask_pii = False
         if limit is not None:
             _apply_limit(experiment, limit)
-        if fail_under is not None and fail_under.upper() not in "ABCDF":
-            raise fail(f"--fail-under: expected a grade A-F, got {fail_under!r}")
         layers = None if layer is None else [n for n in layer.split(",") if n.strip()]
+        required = _required_layers(experiment, require, layers)
         control = control_address(proxy_control, watch_traffic)
         if control is not None and not experiment.dependencies:
             err_console.print("warning: the experiment has no dependencies, so no chaos proxy "
@@ -111,13 +124,48 @@ def run(
     if resume is not None:
         console.print(f"resumed {resume}: {done.resumed} stored cases reused, not sent again")
     console.print(f"journal and reports: [cyan]{done.directory}[/]")
-    code = outcome.exit_code
-    overall = Grade.of(outcome.scorecard.overall_grade)
-    if code == 0 and fail_under and overall.measured and not overall.meets(fail_under):
-        err_console.print(f"overall grade {outcome.scorecard.overall_grade} is below "
-                          f"--fail-under {fail_under.upper()}")
-        code = 1
-    raise typer.Exit(code)
+    gates = evaluate_gates(
+        outcome.scorecard, outcome.exit_code, fail_under=bar,
+        required=required if (not hypothesis_exit or require is not None) else (),
+        hypothesis_only=hypothesis_exit)
+    for reason in gates.reasons:
+        err_console.print(f"gate: {reason}", highlight=False, soft_wrap=True)
+    raise typer.Exit(gates.code)
+
+
+def _required_layers(experiment: Experiment, require: str | None,
+                     selected: list[str] | None) -> list[int]:
+    """The layer numbers that must be measured: ``--require``, else every layer the run
+    enables (the ``--layer`` selection when given).
+
+    Raises:
+        ConfigError: an unknown layer, or a required layer the run does not enable.
+    """
+    enabled = {number for number, (key, _) in LAYERS.items()
+               if (cfg := getattr(experiment.layers, key)) is not None
+               and getattr(cfg, "enabled", True)}
+    try:
+        chosen = None if selected is None else set(parse_layers(selected))
+    except ValueError:
+        chosen = None  # run_experiment reports a bad --layer with its own message
+    runs = enabled if chosen is None else enabled & chosen
+    if require is None:
+        return sorted(runs)
+    if require.strip().lower() == "none":
+        return []
+    try:
+        wanted = parse_layers(require.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"--require: {exc}") from None
+    for number in wanted:
+        key = LAYERS[number][0]
+        if number not in enabled:
+            raise ConfigError(f"--require: {key} is not enabled in "
+                              f"{experiment.source or 'the experiment'}, so it cannot be measured")
+        if number not in runs:
+            raise ConfigError(f"--require: {key} is not in the --layer selection, so it cannot "
+                              "be measured")
+    return wanted
 
 
 def _apply_limit(experiment: Experiment, limit: int) -> None:
@@ -128,11 +176,20 @@ def _apply_limit(experiment: Experiment, limit: int) -> None:
 
 
 @app.command()
-def validate(experiment_file: Annotated[Path, typer.Argument(help="Experiment YAML file.")]
-             ) -> None:
-    """Check an experiment file (and its dataset) without sending anything."""
+def validate(
+    experiment_file: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    expect: Annotated[float, typer.Option(
+        help="Pass rate you expect (0.5-1; bad-event rates at 1 minus it) for the "
+        "cases-needed lines.")] = 0.95,
+) -> None:
+    """Check an experiment file (and its dataset) without sending anything, and say how many
+    independent cases a decided check or a firm grade would need at an expected rate."""
+    from aichaos.cli._plan import plan_lines
     from aichaos.dataset import load_dataset
     from aichaos.runner import validate_suites
+
+    if not 0.5 <= expect <= 1.0:
+        raise fail(f"--expect: expected a rate between 0.5 and 1, got {expect:g}")
 
     try:  # sends nothing, so an unset API key variable is a warning, not an error
         experiment = load_experiment(experiment_file, require_secrets=False)
@@ -149,6 +206,8 @@ def validate(experiment_file: Annotated[Path, typer.Argument(help="Experiment YA
     layers = [k for k, v in experiment.layers if v is not None and getattr(v, "enabled", True)]
     console.print(f"[green]valid[/]: {experiment_file} - {experiment.title!r}, target "
                   f"{experiment.target.type}, {len(cases)} cases, layers: {', '.join(layers)}")
+    for line in plan_lines(experiment, cases, expect):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -209,8 +268,12 @@ def demo(
         help="Profile(s) to assess: naive, hardened (default: both).")] = None,
 ) -> None:
     """Start a real AI system on loopback (local LLM, CRM, support app behind the chaos
-    proxy), assess the naive and the hardened profile, and report side by side."""
-    from aichaos.demo import PROFILES, run_demo
+    proxy), assess the naive and the hardened profile, and report side by side.
+
+    Exit codes: 0 every profile completed and hardened scores at least naive on every layer
+    naive measured; 1 otherwise; 130 interrupted. (Naive failing its checks is the point.)
+    """
+    from aichaos.demo import PROFILES, demo_verdict, run_demo
 
     chosen = tuple(profile or PROFILES)
     unknown = [p for p in chosen if p not in PROFILES]
@@ -226,8 +289,10 @@ def demo(
     for r in runs:
         console.print(f"{r.profile}: journal and reports in [cyan]{r.directory}[/] "
                       "(open report.html in a browser)")
-    codes = [r.outcome.exit_code for r in runs]
-    raise typer.Exit(130 if 130 in codes else 0)
+    verdict = demo_verdict(runs, chosen)
+    for reason in verdict.reasons:
+        err_console.print(f"demo: {reason}", highlight=False, soft_wrap=True)
+    raise typer.Exit(verdict.code)
 
 
 @app.command()

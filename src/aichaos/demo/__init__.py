@@ -20,13 +20,16 @@ from aichaos.demo.app._settings import PROFILES
 
 if TYPE_CHECKING:
     from aichaos.demo._run import DemoResult, run_demo
+    from aichaos.demo._verdict import DemoVerdict, demo_verdict
 
 __all__ = [
     "MODEL_ALIAS",
     "PROFILES",
     "DemoResult",
+    "DemoVerdict",
     "ModelServer",
     "ModelServerError",
+    "demo_verdict",
     "free_port",
     "model_path",
     "model_server",
@@ -42,4 +45,8 @@ def __getattr__(name: str) -> Any:
         from aichaos.demo import _run
 
         return getattr(_run, name)
+    if name in ("DemoVerdict", "demo_verdict"):
+        from aichaos.demo import _verdict
+
+        return getattr(_verdict, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

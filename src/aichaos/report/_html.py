@@ -30,7 +30,19 @@ import jinja2
 from markupsafe import Markup, escape
 
 from aichaos._version import __version__
-from aichaos.report._format import check_line, fmt_score, fmt_value, layers, status_line, verdict
+from aichaos.report._format import (
+    check_line,
+    fmt_grade,
+    fmt_interval,
+    fmt_score,
+    fmt_value,
+    grade_low,
+    is_failed,
+    layers,
+    score_uncertainty,
+    status_line,
+    verdict,
+)
 from aichaos.results import jsonable, run_summary
 
 #: Degradation classes in the order the outcome matrix shows them (DESIGN.md, layer 3).
@@ -296,21 +308,24 @@ def _layer_context(layer: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
         {
             "name": str(check.get("name")),
             "passed": bool(check.get("passed")),
+            "failed": is_failed(check),
+            "not_measured": str(check.get("not_measured") or ""),
             "line": check_line(check),
             "cases": [(str(c), anchors.get(str(c))) for c in check.get("cases") or []],
         }
         for check in layer.get("checks") or []
     ]
     charts, matrix = layer_charts({**(layer.get("details") or {}), **extra})
-    grade = str(layer.get("grade") or "-")
+    low = grade_low(layer)
     return {
         "key": key,
         "number": layer.get("layer"),
         "title": str(layer.get("title", key)),
         "measured": bool(layer.get("measured")),
         "score": fmt_score(layer.get("score")),
-        "grade": grade,
-        "grade_class": "g-" + (grade if grade in "ABCDF" else "none"),
+        "uncertainty": score_uncertainty(layer),
+        "grade": fmt_grade(layer),
+        "grade_class": "g-" + (low if low in "ABCDF" else "none"),
         "note": str(layer.get("note") or ""),
         "metrics": [(str(k), fmt_value(v)) for k, v in (layer.get("metrics") or {}).items()],
         "checks": checks,
@@ -398,7 +413,7 @@ def render_html(
     """
     summary = run_summary(journal)
     overall = scorecard.get("overall") or {}
-    grade = str(overall.get("grade") or "-")
+    low = grade_low(overall)
     experiment = jsonable(journal.get("experiment") or {})
     context = {
         "version": __version__,
@@ -406,9 +421,11 @@ def render_html(
         "summary": summary,
         "status_line": status_line(journal),
         "verdict": verdict(scorecard),
-        "grade": grade,
-        "grade_class": "g-" + (grade if grade in "ABCDF" else "none"),
+        "grade": fmt_grade(overall),
+        "grade_class": "g-" + (low if low in "ABCDF" else "none"),
         "score": fmt_score(overall.get("score")),
+        "interval": fmt_interval(overall.get("interval")) if overall.get("score") is not None
+        else "",
         "weakest": overall.get("weakest_layer"),
         "layers": [
             _layer_context(lay, (charts or {}).get(str(lay.get("key")), {}))

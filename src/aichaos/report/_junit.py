@@ -4,18 +4,23 @@ Layout (the de-facto JUnit schema read by Jenkins, GitLab and GitHub test report
 
     <testsuites name="aichaos" tests= failures= errors="0" skipped= time=>
       <testsuite name="<layer title>" ...>          one per layer, stack order
-        <properties> layer, key, score, grade </properties>
+        <properties> layer, key, score, grade [, grade_range, interval, n] </properties>
         <testcase classname="aichaos.<layer key>" name="<check name>">
           <failure message="value ..., threshold ...: message" type="ThresholdNotMet">
             ... failing case ids with their reproduction lines ...
           </failure>
         </testcase>
+        <testcase ...><skipped message="not measured: ..."/></testcase>   a check that was
+                                                                        not measured
       </testsuite>
       <testsuite name="steady-state-hypothesis">    before / after
     </testsuites>
 
 A layer that was not measured yields one ``<testcase>`` holding ``<skipped message="not
-measured: ..."/>``: CI shows it as skipped, never as a pass.
+measured: ..."/>``: CI shows it as skipped, never as a pass. Its checks, when it has any, are
+listed as well, so the failures here are exactly the failed checks every other report lists
+(``aichaos.report._format.failed_checks``). The properties carry the grade range (``B–D``),
+the score's interval (``[71.3–90.0]``) and its ``n`` of independent cases when computed.
 """
 
 from __future__ import annotations
@@ -24,7 +29,15 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from aichaos.report._format import check_line, fmt_score, layers
+from aichaos.report._format import (
+    check_line,
+    fmt_grade,
+    fmt_interval,
+    fmt_score,
+    is_failed,
+    layers,
+    score_text,
+)
 from aichaos.results import run_summary
 
 _FAILURE_TYPE = "ThresholdNotMet"
@@ -64,15 +77,18 @@ def _failure_text(check: dict[str, Any], layer: dict[str, Any]) -> str:
 def _layer_suite(root: ET.Element, layer: dict[str, Any]) -> None:
     key = str(layer.get("key", layer.get("layer")))
     suite = ET.SubElement(root, "testsuite", name=str(layer.get("title", key)))
-    _properties(
-        suite,
-        {
-            "layer": layer.get("layer"),
-            "key": key,
-            "score": fmt_score(layer.get("score")),
-            "grade": layer.get("grade", "-"),
-        },
-    )
+    values = {
+        "layer": layer.get("layer"),
+        "key": key,
+        "score": fmt_score(layer.get("score")),
+        "grade": layer.get("grade", "-"),
+    }
+    if layer.get("grade_range") is not None:
+        values["grade_range"] = fmt_grade(layer)
+    if layer.get("interval") is not None:
+        values["interval"] = fmt_interval(layer.get("interval"))
+        values["n"] = (layer.get("interval") or {}).get("n")  # independent cases
+    _properties(suite, values)
     classname = f"aichaos.{key}"
     cases: list[ET.Element] = []
     if not layer.get("measured"):
@@ -82,11 +98,13 @@ def _layer_suite(root: ET.Element, layer: dict[str, Any]) -> None:
         ET.SubElement(case, "skipped", message=reason)
         cases.append(case)
     checks: list[dict[str, Any]] = layer.get("checks") or []
-    for check in checks if layer.get("measured") else []:
+    for check in checks:
         case = ET.SubElement(
             suite, "testcase", classname=classname, name=str(check.get("name")), time="0"
         )
-        if not check.get("passed"):
+        if check.get("not_measured"):
+            ET.SubElement(case, "skipped", message=f"not measured: {check['not_measured']}")
+        elif is_failed(check):
             failure = ET.SubElement(case, "failure", message=check_line(check), type=_FAILURE_TYPE)
             failure.text = _failure_text(check, layer)
         cases.append(case)
@@ -95,7 +113,7 @@ def _layer_suite(root: ET.Element, layer: dict[str, Any]) -> None:
         case = ET.SubElement(suite, "testcase", classname=classname, name=f"{key}.score")
         case.set("time", "0")
         out = ET.SubElement(case, "system-out")
-        out.text = f"score {fmt_score(layer.get('score'))}, grade {layer.get('grade', '-')}"
+        out.text = f"score {score_text(layer)}, grade {fmt_grade(layer)}"
         cases.append(case)
     _set_counts(suite, cases)
     suite.set("time", "0")

@@ -16,10 +16,13 @@ from typing import Any
 from aichaos.report._format import (
     check_line,
     failed_checks,
-    fmt_score,
+    fmt_grade,
+    grade_low,
     headline,
     layers,
+    score_text,
     status_line,
+    unmeasured_checks,
     verdict,
 )
 from aichaos.results import run_summary
@@ -66,7 +69,7 @@ def render_markdown(scorecard: dict[str, Any], journal: dict[str, Any]) -> str:
     title = summary["title"] or "aichaos run"
     overall = scorecard.get("overall") or {}
     out: list[str] = [f"# aichaos readiness report: {_text(title)}", ""]
-    mark = "✅" if overall.get("grade") in ("A", "B") and not summary["failed"] else "❌"
+    mark = "✅" if grade_low(overall) in ("A", "B") and not summary["failed"] else "❌"
     out += [f"{mark} **{_text(verdict(scorecard))}**", ""]
     out += [
         f"Run {_text(status_line(journal))}. Steady state before: "
@@ -85,7 +88,7 @@ def render_markdown(scorecard: dict[str, Any], journal: dict[str, Any]) -> str:
                 metrics = "_not measured_: " + metrics
         out.append(
             f"| {lay.get('layer')} | {_text(lay.get('title', ''))} | "
-            f"{fmt_score(lay.get('score'))} | {_text(lay.get('grade', '-'))} | {metrics} |"
+            f"{_text(score_text(lay))} | {_text(fmt_grade(lay))} | {metrics} |"
         )
     out.append("")
 
@@ -109,6 +112,12 @@ def render_markdown(scorecard: dict[str, Any], journal: dict[str, Any]) -> str:
             line += f". Cases: {shown}{more}"
         out.append(line)
     out.append("")
+    unmeasured = unmeasured_checks(scorecard)
+    if unmeasured:
+        out += [f"## Not measured checks ({len(unmeasured)})", ""]
+        out += [f"- ➖ `{_INLINE.sub(' ', str(check.get('name')))}` ({_text(lay.get('title'))}):"
+                f" {_text(check.get('not_measured'))}" for lay, check in unmeasured]
+        out.append("")
 
     with_cases = [lay for lay in layers(scorecard) if lay.get("failing")]
     if with_cases:

@@ -17,10 +17,15 @@ from rich.text import Text
 from aichaos.report._format import (
     check_line,
     failed_checks,
+    fmt_grade,
+    fmt_interval,
     fmt_score,
+    grade_low,
     headline,
     layers,
+    score_text,
     status_line,
+    unmeasured_checks,
     verdict,
 )
 from aichaos.results import run_summary
@@ -50,14 +55,21 @@ def _grade_text(grade: Any) -> Text:
     return Text(letter, style=GRADE_STYLES.get(letter, ""))
 
 
+def _grade_cell(node: dict[str, Any]) -> Text:
+    """The letter, or the range ("B–D") when not firm, coloured by its worst end."""
+    return Text(fmt_grade(node), style=GRADE_STYLES.get(grade_low(node), ""))
+
+
 def _verdict_panel(scorecard: dict[str, Any], journal: dict[str, Any]) -> Panel:
     summary = run_summary(journal)
     overall = scorecard.get("overall") or {}
-    letter = str(overall.get("grade") or "-")
+    letter = grade_low(overall)
+    interval = fmt_interval(overall.get("interval")) if overall.get("score") is not None else ""
     body = Text()
     body.append("Readiness ", style="bold")
-    body.append(f" {letter} ", style=f"reverse {GRADE_STYLES.get(letter, '')}")
-    body.append(f"  {fmt_score(overall.get('score'))}/100\n")
+    body.append(f" {fmt_grade(overall)} ", style=f"reverse {GRADE_STYLES.get(letter, '')}")
+    body.append(f"  {fmt_score(overall.get('score'))}/100")
+    body.append(f" {interval}\n" if interval else "\n")
     body.append(verdict(scorecard) + "\n")
     status_style = "red" if summary["failed"] else "green"
     body.append(f"Run {status_line(journal)}", style=status_style)
@@ -82,8 +94,8 @@ def _layer_table(scorecard: dict[str, Any]) -> Table:
             table.add_row(
                 str(lay.get("layer")),
                 name,
-                _grade_text(lay.get("grade")),
-                fmt_score(lay.get("score")),
+                _grade_cell(lay),
+                score_text(lay),
                 metrics,
             )
         else:
@@ -101,8 +113,10 @@ def render_terminal(scorecard: dict[str, Any], journal: dict[str, Any], console:
 
     Prints a panel with the overall grade, the weakest layer and the run status; a table of
     the six layers (grade coloured, score, headline metrics; unmeasured layers dim and
-    labelled "not measured"); the failed checks; and up to :data:`CASES_PER_LAYER` failing
-    cases per layer, each with its reproduction line.
+    labelled "not measured"); the failed checks; the checks that were not measured; and up
+    to :data:`CASES_PER_LAYER` failing cases per layer, each with its reproduction line.
+    A grade whose interval spans bands prints as its range (``B–D``, coloured by its low
+    end) and a score with its interval and n when they were computed.
 
     Args:
         scorecard: ``Scorecard.to_dict()``.
@@ -126,6 +140,13 @@ def render_terminal(scorecard: dict[str, Any], journal: dict[str, Any], console:
             if cases:
                 more = f" +{len(cases) - 5} more" if len(cases) > 5 else ""
                 line.append(f"  cases: {', '.join(cases[:5])}{more}", style="dim")
+            console.print(line)
+    unmeasured = unmeasured_checks(scorecard)
+    if unmeasured:
+        console.print(Text(f"Not measured checks ({len(unmeasured)}), skipped", style="dim"))
+        for lay, check in unmeasured:
+            line = Text(f"  – {check.get('name')} ({lay.get('title')}): "
+                        f"{check.get('not_measured')}", style="dim")
             console.print(line)
 
     for lay in layers(scorecard):
@@ -153,8 +174,11 @@ def render_terminal(scorecard: dict[str, Any], journal: dict[str, Any], console:
 def _cell(layer: dict[str, Any] | None) -> Text:
     if layer is None or not layer.get("measured"):
         return Text("not measured", style="dim")
-    cell = _grade_text(layer.get("grade"))
+    cell = _grade_cell(layer)
     cell.append(f" {fmt_score(layer.get('score'))}")
+    interval = fmt_interval(layer.get("interval"))
+    if interval:
+        cell.append(f" {interval}", style="dim")
     return cell
 
 

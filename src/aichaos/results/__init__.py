@@ -15,17 +15,27 @@ from aichaos.results._document import (
     validate_report,
 )
 from aichaos.results._evidence import Interval, Outcome, ReplaySpec
+from aichaos.results._gates import GateVerdict, evaluate_gates, parse_bar, parse_layers
 from aichaos.results._grades import GRADE_FLOORS, Grade, GradeRange, grade
 from aichaos.results._hints import HINTS, hint_for
-from aichaos.results._scorecard import LAYERS, Check, FailingCase, LayerResult, Scorecard
+from aichaos.results._scorecard import (
+    LAYERS,
+    WEAKEST_LINK,
+    Check,
+    FailingCase,
+    LayerResult,
+    Scorecard,
+)
 
 __all__ = [
     "GRADE_FLOORS",
     "HINTS",
     "LAYERS",
     "SCHEMA_VERSION",
+    "WEAKEST_LINK",
     "Check",
     "FailingCase",
+    "GateVerdict",
     "Grade",
     "GradeRange",
     "Interval",
@@ -33,9 +43,12 @@ __all__ = [
     "Outcome",
     "ReplaySpec",
     "Scorecard",
+    "evaluate_gates",
     "grade",
     "hint_for",
     "jsonable",
+    "parse_bar",
+    "parse_layers",
     "report_document",
     "report_schema",
     "run_summary",

@@ -7,7 +7,8 @@ no overall grade.
 
 Fields for the verdict work (per check an interval and decided/open, per layer a grade range
 and per-case scores, per failing case its outcome and replay spec) default to None: "not
-computed". A suite fills them when it measures them; nothing here invents a value.
+computed". A suite fills them when it measures them; nothing here invents a value. The overall
+interval is derived from the layers' intervals (:attr:`Scorecard.interval`), never set by hand.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Any
 from aichaos.results._evidence import Interval, Outcome, ReplaySpec
 from aichaos.results._grades import GradeRange, grade
 from aichaos.results._hints import hint_for
+
+#: method name of the overall interval (:attr:`Scorecard.interval`)
+WEAKEST_LINK = "weakest-link"
 
 LAYERS: dict[int, tuple[str, str]] = {
     1: ("capability", "Model capability"),
@@ -66,6 +70,12 @@ class Check:
     def __post_init__(self) -> None:
         if not self.hint:
             self.hint = hint_for(self.name)
+
+    @property
+    def failed(self) -> bool:
+        """Did not pass and was measured: the checks every report lists as failed, and the
+        ones that fail ``aichaos run``'s exit code. A not-measured check is skipped instead."""
+        return not self.passed and self.not_measured is None
 
 
 @dataclass(slots=True)
@@ -141,15 +151,11 @@ class Scorecard:
 
     Attributes:
         layers: layer number -> result.
-        interval: interval on the overall score (0-100); None when not computed.
-        grade_range: the grades ``interval`` spans; None when not computed.
     """
 
     layers: dict[int, LayerResult] = field(
         default_factory=lambda: {n: LayerResult(n, note="not measured") for n in LAYERS}
     )
-    interval: Interval | None = None
-    grade_range: GradeRange | None = None
 
     def set(self, result: LayerResult) -> None:
         self.layers[result.layer] = result
@@ -169,11 +175,50 @@ class Scorecard:
         measured = [r for r in self.layers.values() if r.score is not None]
         return min(measured, key=lambda r: (r.score, r.layer)) if measured else None
 
+    @property
+    def interval(self) -> Interval | None:
+        """Interval on the overall score (0-100), propagated through the weakest-link rule.
+
+        The overall score is ``min_i s_i`` over the measured layers, so its interval is
+        ``[min_i low_i, min_i high_i]``. Why it holds: if layer ``i``'s interval covers its true
+        score ``t_i`` with probability at least ``1 - a_i``, all of them cover at once with
+        probability at least ``1 - sum_i a_i`` (Bonferroni's inequality, the union bound), and
+        on that event ``min_i low_i <= min_i t_i <= min_i high_i`` because the minimum is
+        monotone in each argument. The interval's ``level`` is therefore ``1 - sum_i a_i``
+        (0.85 for three layers at 95 %); an ``exact`` layer (level 1) adds no error. Its method
+        is ``weakest-link``; ``n`` is None (the layers rest on different cases).
+
+        Returns:
+            None when no layer was measured, when any measured layer has no interval (not
+            computed: a partial propagation would claim more certainty than there is), or
+            when the summed error reaches 1 (no statement left).
+        """
+        measured = [r for r in self.layers.values() if r.score is not None]
+        if not measured or any(r.interval is None for r in measured):
+            return None
+        intervals = [r.interval for r in measured if r.interval is not None]
+        level = 1.0 - sum(1.0 - i.level for i in intervals)
+        if level <= 0:
+            return None
+        return Interval(min(i.low for i in intervals), min(i.high for i in intervals),
+                        WEAKEST_LINK, round(level, 6), None)
+
+    @property
+    def grade_range(self) -> GradeRange | None:
+        """The grades :attr:`interval` spans (firm or a range); None when it is None."""
+        interval = self.interval
+        return None if interval is None else GradeRange.of(interval.low, interval.high)
+
     def checks(self) -> list[Check]:
         return [c for n in sorted(self.layers) for c in self.layers[n].checks]
 
+    def failed_checks(self) -> list[Check]:
+        """Every :attr:`Check.failed` check, in stack order (unmeasured layers included)."""
+        return [c for c in self.checks() if c.failed]
+
     def to_dict(self) -> dict[str, Any]:
         weakest = self.weakest
+        grade_range = self.grade_range
         return {
             "overall": {
                 "score": self.overall,
@@ -182,7 +227,7 @@ class Scorecard:
                 "measured_layers": sum(r.measured for r in self.layers.values()),
                 "layers": len(self.layers),
                 "interval": _interval(self.interval),
-                "grade_range": None if self.grade_range is None else str(self.grade_range),
+                "grade_range": None if grade_range is None else str(grade_range),
             },
             "layers": [
                 {

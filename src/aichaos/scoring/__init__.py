@@ -4,6 +4,7 @@ from aichaos.scoring._base import Score, Scorer, build_scorer, expected_list, sc
 from aichaos.scoring._equivalence import Equivalence, answers_equivalent
 from aichaos.scoring._judge import JudgeError, LLMJudge
 from aichaos.scoring._pii import PiiMatch, find_pii, luhn_valid, mask_pii
+from aichaos.scoring._planning import balanced_scores, cases_for_firm_grade, cases_to_decide
 from aichaos.scoring._safety import (
     AbstentionScorer,
     Detection,
@@ -47,10 +48,13 @@ __all__ = [
     "SemanticScorer",
     "Verdict",
     "answers_equivalent",
+    "balanced_scores",
     "build_scorer",
     "canary_found",
     "case_score",
     "case_scores",
+    "cases_for_firm_grade",
+    "cases_to_decide",
     "detect_abstention",
     "detect_hallucination",
     "detect_injection",
