@@ -13,7 +13,12 @@ from aichaos.agents._drivers import (
     PythonAgentDriver,
     build_driver,
 )
-from aichaos.agents._stream import ToolCall, merge_tool_call_deltas
+from aichaos.agents._stream import (
+    ToolCall,
+    merge_tool_call_deltas,
+    parse_sse_deltas,
+    streamed_tool_calls,
+)
 from aichaos.agents._suite import (
     AgentRun,
     AgentTaskSuite,
@@ -55,8 +60,10 @@ __all__ = [
     "merge_layer3",
     "merge_tool_call_deltas",
     "oracle_findings",
+    "parse_sse_deltas",
     "preflight",
     "run_standalone",
     "score",
+    "streamed_tool_calls",
     "toxic_names",
 ]

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aichaos.mcp import Finding, McpRecord
+
 
 @dataclass(slots=True)
 class ToolCall:
@@ -69,3 +71,50 @@ def merge_tool_call_deltas(deltas: Iterable[Mapping[str, Any]]) -> list[ToolCall
                 call.name = str(fn["name"])
             call.arguments += str(fn.get("arguments") or "")
     return [calls[i] for i in sorted(calls)]
+
+
+def parse_sse_deltas(body: str) -> list[dict[str, Any]]:
+    """The ``choices[0].delta`` mappings of an OpenAI streaming body (``data:`` lines)."""
+    out = []
+    for line in body.splitlines():
+        if line.startswith("data:") and line[5:].strip() not in ("", "[DONE]"):
+            doc = json.loads(line[5:])
+            for choice in doc.get("choices") or []:
+                out.append(choice.get("delta") or {})
+    return out
+
+
+def streamed_tool_calls(streamed: Iterable[ToolCall], records: Iterable[McpRecord], *,
+                        crashed: bool = False) -> list[Finding]:
+    """Parallel tool calls merged from a stream (scenario S22): every call the model
+    streamed (merged by ``index``) must reach its MCP server with the same arguments.
+
+    Args:
+        streamed: the calls as the model sent them (:func:`merge_tool_call_deltas` of the
+            stream the agent received).
+        records: the MCP proxies' records of the run.
+        crashed: the agent raised.
+
+    Returns:
+        one flagged finding per streamed call that never reached a server intact, or one
+        passing finding.
+    """
+    calls = [r for r in records if r.direction == "client" and r.method == "tools/call"]
+    out = []
+    for call in streamed:
+        try:
+            want = call.parsed()
+        except ValueError:
+            continue  # the model itself sent bad JSON: not a merging defect
+        if not any(r.tool == call.name and (r.arguments or {}) == want for r in calls):
+            sent = [json.dumps(r.arguments, sort_keys=True) for r in calls
+                    if r.tool == call.name]
+            out.append(Finding(
+                "streamed_tool_calls", True,
+                f"tool call corrupted under parallel streaming: {call.name}"
+                f"({json.dumps(want, sort_keys=True)}) streamed as index {call.index} never "
+                f"reached the server (sent: {', '.join(sent) or 'nothing'})"
+                + ("; the agent crashed" if crashed else ""),
+                tuple(r.id for r in calls)))
+    return out or [Finding("streamed_tool_calls", False,
+                           "every streamed tool call reached its server intact")]

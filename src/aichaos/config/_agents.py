@@ -30,7 +30,10 @@ class McpServerSpec(Strict):
     listen: str = "127.0.0.1:0"
     side_effecting: list[str] = Field(default_factory=list)
 
-    _check_url = field_validator("url")(staticmethod(_http_url))
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSpec:
