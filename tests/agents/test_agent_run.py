@@ -7,6 +7,7 @@ import json
 
 import bot
 import pytest
+from agent_support import agents_section
 from typer.testing import CliRunner
 
 from aichaos.cli._main import app
@@ -21,8 +22,6 @@ def _report(path):
 
 @pytest.mark.parametrize("profile,score,dup", [("hardened", 100.0, 0), ("naive", 0.0, 1)])
 def test_run_scores_agent_tasks_in_layer_3(crm, write_experiment, profile, score, dup):
-    from conftest import agents_section
-
     path = write_experiment(agents_section(crm.url, profile))
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
@@ -52,8 +51,6 @@ def test_run_scores_agent_tasks_in_layer_3(crm, write_experiment, profile, score
 
 
 def test_validate_task_without_success_check_exit_2(crm, write_experiment):
-    from conftest import agents_section
-
     doc = agents_section(crm.url)
     doc["tasks"] = [{"id": "t1", "goal": "Refund order NW-10202."}]
     bot.CALLS.clear()
@@ -73,8 +70,6 @@ def test_validate_task_without_success_check_exit_2(crm, write_experiment):
     (lambda d: d.update(mcp_servers={}), "mcp_servers"),
 ])
 def test_validate_malformed_mcp_section_exit_2(crm, write_experiment, mutate, needle):
-    from conftest import agents_section
-
     doc = agents_section(crm.url)
     mutate(doc)
     result = CliRunner().invoke(app, ["validate", str(write_experiment(doc))])
@@ -87,8 +82,6 @@ def test_run_server_not_mcp_exit_2_before_first_probe(write_experiment):
     from fake_servers import start_not_mcp
 
     from aichaos.demo import free_port
-    from conftest import agents_section
-
     srv = start_not_mcp(free_port())
     try:
         url = f"http://127.0.0.1:{srv.server_address[1]}/mcp"
@@ -106,8 +99,6 @@ def test_run_server_not_mcp_exit_2_before_first_probe(write_experiment):
 
 @pytest.mark.parametrize("where", ["toxic", "effect"])
 def test_run_tool_absent_from_tools_list_exit_2(crm, write_experiment, where):
-    from conftest import agents_section
-
     doc = agents_section(crm.url)
     if where == "toxic":
         doc["toxics"][0]["attributes"]["match_tool"] = "refnd"

@@ -4,6 +4,7 @@ the success check (final-answer scorer and required tool effects) and the trajec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -12,11 +13,13 @@ from typing import Any
 
 from aichaos.config import AgentTask, AgentTasks, ScorerSpec, ToolEffect
 from aichaos.dataset import Case
+from aichaos.errors import AIChaosError
 from aichaos.mcp import (
     Finding,
     McpRecord,
     duplicate_side_effects,
     loops,
+    mcp_toxic_class,
     obeyed_injection,
     session_recovery,
     tool_error_handling,
@@ -186,7 +189,8 @@ def judge(run: TaskRun, config: AgentTasks) -> TaskRun:
     counts a fallback); under control it does not.
     """
     a = run.answer
-    run.findings = oracle_findings(run.records, a, config, run.task)
+    run.findings = _toxic_first(oracle_findings(run.records, a, config, run.task),
+                                run.records)
     effects = check_effects(run.task, run.records)
     wrong_answer = check_answer(run.task, a.answer)
     run.goal_met = not a.crashed and not a.hung and not effects and wrong_answer is None
@@ -213,3 +217,13 @@ def judge(run: TaskRun, config: AgentTasks) -> TaskRun:
 def _exceeds(line: str) -> bool:
     match = re.search(r"took effect (\d+) times, expected (\d+)\.\.(\d+)", line)
     return match is not None and int(match.group(1)) > int(match.group(3))
+
+
+def _toxic_first(findings: list[Finding], records: Sequence[McpRecord]) -> list[Finding]:
+    """``findings`` with those of the oracles that judge the toxics that fired first (the
+    reason a run failed is its own toxic's)."""
+    wanted: set[str] = set()
+    for t in {t for r in records for t in r.toxic_types}:
+        with contextlib.suppress(AIChaosError):
+            wanted |= {o.removesuffix("s") for o in mcp_toxic_class(t).oracles}
+    return sorted(findings, key=lambda f: f.oracle not in wanted)

@@ -4,6 +4,7 @@ runs against them (layer 3 under MCP toxics)."""
 
 from aichaos.demo.agent._agent import Hardened, hardened, naive, plan
 from aichaos.demo.agent._crm_mcp import CrmMcpServer, build_server, load_orders
+from aichaos.demo.agent._tasks import TASKS, TOXICS, agent_rows, demo_agent_tasks, render_agent_rows
 
-__all__ = ["CrmMcpServer", "Hardened", "build_server", "hardened", "load_orders", "naive",
-           "plan"]
+__all__ = ["TASKS", "TOXICS", "CrmMcpServer", "Hardened", "agent_rows", "build_server",
+           "demo_agent_tasks", "hardened", "load_orders", "naive", "plan", "render_agent_rows"]

@@ -102,8 +102,10 @@ class CrmMcpServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving (a no-op when it never started)."""
         self._server.should_exit = True
-        self._thread.join(10)
+        if self._thread.is_alive():
+            self._thread.join(10)
 
     def __enter__(self) -> CrmMcpServer:
         return self.start()
