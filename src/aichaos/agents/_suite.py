@@ -37,7 +37,7 @@ from aichaos.mcp import (
     check_toxic_tools,
     list_server_tools,
 )
-from aichaos.probes import ProbeSuite, SuiteContext, suites
+from aichaos.probes import ProbeSuite, SuiteContext
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import exact, rate_verdict
 
@@ -168,10 +168,9 @@ class AgentRun:
             self.remove_toxics()
 
 
-@suites.register("agent_tasks", summary="agent tasks under MCP toxics vs a control group: "
-                 "task success, trajectory oracles, budgets", layer=3)
 class AgentTaskSuite(ProbeSuite):
-    """Runs ``layers.integration.agents`` (see the module docstring)."""
+    """Runs ``layers.integration.agents`` (see the module docstring); the integration suite
+    (layer 3) builds it and merges its result with the golden-case part."""
 
     layer = 3
     name = "agents"

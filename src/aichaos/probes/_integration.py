@@ -199,18 +199,18 @@ class IntegrationSuite(ProbeSuite):
         return n * (int(self.config.control) + 2 * len(self.config.toxics)) + extra
 
     def _agents(self) -> ProbeSuite | None:
-        """The agent task suite of ``agents`` (registered by :mod:`aichaos.agents`, a higher
-        tier that needs the ``mcp`` extra, so loaded by name), or None."""
+        """The agent task suite of ``agents`` (:class:`aichaos.agents.AgentTaskSuite`, of a
+        higher tier and needing the ``mcp`` extra, so loaded by name), or None."""
         agents = self.config.agents
         if agents is None or not agents.enabled:
             return None
-        if "agent_tasks" not in suites:
-            try:
-                importlib.import_module("aichaos.agents")
-            except ImportError as exc:
-                raise ConfigError("layers.integration.agents: needs the MCP SDK: pip install "
-                                  f"'aichaos[mcp]' ({exc})") from exc
-        return suites.create("agent_tasks", config=agents)
+        try:
+            module = importlib.import_module("aichaos.agents")
+        except ImportError as exc:
+            raise ConfigError("layers.integration.agents: needs the MCP SDK: pip install "
+                              f"'aichaos[mcp]' ({exc})") from exc
+        suite: ProbeSuite = module.AgentTaskSuite(agents)
+        return suite
 
     def _golden(self) -> bool:
         """Whether golden cases run under toxics (agent tasks alone need none)."""
