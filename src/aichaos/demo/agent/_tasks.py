@@ -72,10 +72,10 @@ def agent_rows(scorecards: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, .
             worst = next((r for r in rows if r["score"] < 1), None)
             cells.append(f"{ok:g}/{len(rows)}" + (f" ({worst['outcome']})" if worst else ""))
         out.append((f"tasks under {cond}", *cells))
-    for name, label in (("duplicate_side_effect", "duplicate refunds"),
-                        ("obeyed_injection", "obeyed injections"),
-                        ("session_recovery", "sessions not recovered"),
-                        ("tool_error_handling", "tool errors crashed/hidden")):
+    for name, label in (("duplicate_side_effect", "runs refunding twice"),
+                        ("obeyed_injection", "runs obeying an injection"),
+                        ("session_recovery", "runs not recovering a session"),
+                        ("tool_error_handling", "runs crashing on a tool error")):
         out.append((label, *[_check_value(scorecards[p], name) for p in profiles]))
     out.append(("agent part of layer 3", *[_agent_score(tables[p]) for p in profiles]))
     return out
