@@ -187,7 +187,8 @@ class OpenAIAgentDriver:
                 if not calls:
                     got.answer = content or ""
                     return
-                messages.append({"role": "assistant", "content": content or None,
+                # "" rather than null: llama-cpp-python's server rejects a null content
+                messages.append({"role": "assistant", "content": content or "",
                                  "tool_calls": [c.to_message() for c in calls]})
                 for call in calls:
                     if calls_made >= max_steps:
