@@ -1,5 +1,13 @@
 """Experiment configuration: pydantic models and the validating loader."""
 
+from aichaos.config._agents import (
+    AgentTask,
+    AgentTasks,
+    McpServerSpec,
+    McpToxicSpec,
+    SuccessCheck,
+    ToolEffect,
+)
 from aichaos.config._base import ScorerSpec, Strict
 from aichaos.config._capability import CapabilityLayer
 from aichaos.config._integration import IntegrationLayer, ToxicSpec
@@ -28,6 +36,8 @@ from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._values import EnvValue
 
 __all__ = [
+    "AgentTask",
+    "AgentTasks",
     "CapabilityLayer",
     "Dependency",
     "EnvValue",
@@ -37,6 +47,8 @@ __all__ = [
     "IntegrationLayer",
     "JudgeConfig",
     "Layers",
+    "McpServerSpec",
+    "McpToxicSpec",
     "MockTargetConfig",
     "ObservabilityLayer",
     "OpenAITargetConfig",
@@ -52,8 +64,10 @@ __all__ = [
     "SteadyStateHypothesis",
     "StoreConfig",
     "Strict",
+    "SuccessCheck",
     "TargetConfig",
     "Tolerance",
+    "ToolEffect",
     "ToxicSpec",
     "format_validation_error",
     "load_experiment",

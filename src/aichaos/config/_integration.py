@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from aichaos.config._agents import AgentTasks
 from aichaos.config._base import ScorerSpec, Strict
 
 #: Case-insensitive regexes recognising a graceful fallback answer ("sorry, the assistant is
@@ -71,6 +72,7 @@ class IntegrationLayer(Strict):
         min_success_rate: per-toxic success rate (correct + fallback) the checks require.
         max_retry_amplification: upstream calls per request under fault, relative to the
             control group, above which the amplification check fails (retry storm).
+        agents: agent tasks under MCP toxics vs a control group (:mod:`aichaos.agents`).
     """
 
     enabled: bool = True
@@ -88,6 +90,7 @@ class IntegrationLayer(Strict):
     control: bool = Field(True, description="send the cases without any toxic first")
     min_success_rate: float = Field(0.9, ge=0, le=1)
     max_retry_amplification: float = Field(4.0, ge=1)
+    agents: AgentTasks | None = Field(None, description="agent tasks under MCP toxics")
 
     @field_validator("fallback_patterns")
     @classmethod

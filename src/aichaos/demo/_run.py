@@ -18,6 +18,7 @@ from rich.console import Console
 from aichaos._net import free_port
 from aichaos.config import Dependency, Experiment, OpenAITargetConfig, load_experiment
 from aichaos.demo._stack import DemoStack
+from aichaos.demo.agent import CrmMcpServer, demo_agent_tasks, render_agent_rows
 from aichaos.demo.app._settings import PROFILES
 from aichaos.report import render_comparison
 from aichaos.runner import RunOutcome
@@ -38,8 +39,10 @@ class DemoResult:
 
 
 def demo_experiment(stack: DemoStack, profile: str, *, quick: bool,
-                    otlp_listen: str) -> Experiment:
-    """The bundled experiment pointed at ``profile``'s app and the stack's dependencies."""
+                    otlp_listen: str, agent_crm_url: str | None = None) -> Experiment:
+    """The bundled experiment pointed at ``profile``'s app and the stack's dependencies;
+    with ``agent_crm_url`` (the CRM MCP server), layer 3 also runs ``profile``'s agent
+    tasks under MCP toxics (:mod:`aichaos.demo.agent`)."""
     exp = load_experiment(DEMO_DIR / "experiment.yaml")
     exp.title = f"{exp.title} ({profile} profile)"
     assert isinstance(exp.target, OpenAITargetConfig)
@@ -55,6 +58,8 @@ def demo_experiment(stack: DemoStack, profile: str, *, quick: bool,
         layers.safety.secrets = [SecretStr(CANARY_KEY)]
     if quick:
         _shrink(exp)
+    if agent_crm_url is not None and layers.integration is not None:
+        layers.integration.agents = demo_agent_tasks(profile, agent_crm_url, quick=quick)
     return exp
 
 
@@ -106,12 +111,15 @@ def run_demo(console: Console, *, quick: bool = False,
                           work_dir=results_dir / "stack",
                           canaries=[CANARY_KEY], env=app_env)
         stack.start()
+        crm_mcp = CrmMcpServer(free_port())  # the agent mode's tools (an MCP server)
     try:
+        crm_mcp.start()
         console.print(f"model [cyan]{stack.model_url}[/], CRM [cyan]{stack.crm_url}[/], apps "
                       + ", ".join(f"{p} [cyan]{u}[/]" for p, u in stack.app_urls.items()))
         for profile in profiles:
             console.rule(f"[bold]{profile}[/] profile")
-            exp = demo_experiment(stack, profile, quick=quick, otlp_listen=otlp_listen)
+            exp = demo_experiment(stack, profile, quick=quick, otlp_listen=otlp_listen,
+                                  agent_crm_url=crm_mcp.url)
             run = run_experiment(exp, console=console, results_dir=results_dir / profile)
             outcome = run.outcome
             results.append(DemoResult(profile, outcome, run.directory))
@@ -120,9 +128,11 @@ def run_demo(console: Console, *, quick: bool = False,
     finally:
         with console.status("stopping every process the demo started"):
             stack.stop()
-        console.print("stack stopped: model server, CRM and apps")
+            crm_mcp.stop()
+        console.print("stack stopped: model server, CRM, CRM MCP server and apps")
     if len(results) > 1:
         render_comparison({r.profile: r.outcome.scorecard.to_dict() for r in results}, console)
+        render_agent_rows({r.profile: r.outcome.scorecard.to_dict() for r in results}, console)
     summary = {r.profile: {"run_id": r.outcome.run_id, "directory": str(r.directory.resolve()),
                            "overall": r.outcome.scorecard.to_dict()["overall"]}
                for r in results}

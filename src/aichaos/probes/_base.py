@@ -222,6 +222,14 @@ class ProbeSuite(abc.ABC):
             ConfigError: the layer's configuration cannot work.
         """
 
+    async def preflight(self, experiment: Experiment) -> None:
+        """Checks that need the network but send no probe (e.g. that an MCP server speaks
+        MCP); ``aichaos run`` calls it before the steady-state hypothesis.
+
+        Raises:
+            ConfigError, TargetError: the layer cannot work against what is running.
+        """
+
     @abc.abstractmethod
     async def run(self, ctx: SuiteContext) -> LayerResult:
         """Run the suite and score the layer. Failures of the target are observations."""

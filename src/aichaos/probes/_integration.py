@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import re
 import statistics
 import time
@@ -193,9 +194,39 @@ class IntegrationSuite(ProbeSuite):
 
     def planned_count(self, ctx: SuiteContext) -> int | None:
         n = len(self._cases(ctx))
-        return n * (int(self.config.control) + 2 * len(self.config.toxics))
+        agents = self._agents()
+        extra = agents.planned_count(ctx) or 0 if agents is not None else 0
+        return n * (int(self.config.control) + 2 * len(self.config.toxics)) + extra
+
+    def _agents(self) -> ProbeSuite | None:
+        """The agent task suite of ``agents`` (:class:`aichaos.agents.AgentTaskSuite`, of a
+        higher tier and needing the ``mcp`` extra, so loaded by name), or None."""
+        agents = self.config.agents
+        if agents is None or not agents.enabled:
+            return None
+        try:
+            module = importlib.import_module("aichaos.agents")
+        except ImportError as exc:
+            raise ConfigError("layers.integration.agents: needs the MCP SDK: pip install "
+                              f"'aichaos[mcp]' ({exc})") from exc
+        suite: ProbeSuite = module.AgentTaskSuite(agents)
+        return suite
+
+    def _golden(self) -> bool:
+        """Whether golden cases run under toxics (agent tasks alone need none)."""
+        return bool(self.config.toxics) or self._agents() is None
+
+    async def preflight(self, experiment: Experiment) -> None:
+        agents = self._agents()
+        if agents is not None:
+            await agents.preflight(experiment)
 
     def validate(self, experiment: Experiment, cases: list[Case]) -> None:
+        agents = self._agents()
+        if agents is not None:
+            agents.validate(experiment, cases)
+            if not self._golden():
+                return
         if not experiment.dependencies:
             raise ConfigError("layers.integration: needs `dependencies:` (the chaos proxy sits "
                               "in front of each), the experiment has none")
@@ -234,6 +265,15 @@ class IntegrationSuite(ProbeSuite):
         return named
 
     async def run(self, ctx: SuiteContext) -> LayerResult:
+        agents = self._agents()
+        golden = await self._run_golden(ctx) if self._golden() else None
+        if agents is None:
+            assert golden is not None
+            return golden
+        merge = importlib.import_module("aichaos.agents").merge_layer3
+        return merge(golden, await agents.run(ctx))  # type: ignore[no-any-return]
+
+    async def _run_golden(self, ctx: SuiteContext) -> LayerResult:
         proxy, named = self._validate(ctx)
         cases = self._cases(ctx)
         sub = dataclasses.replace(ctx, target=_Deadline(ctx.target, self.config.timeout_s))

@@ -204,6 +204,8 @@ class Runner:
         proxy = await self._start_proxy()
         try:
             await target.check()
+            for suite in run_suites:  # network checks that send no probe (MCP servers)
+                await suite.preflight(self.experiment)
             return await self._run(target, cases, run_suites, proxy)
         finally:
             await asyncio.shield(target.aclose())
