@@ -23,6 +23,7 @@ from aichaos.config._model import (
 )
 from aichaos.config._observability import ObservabilityLayer
 from aichaos.config._resilience import InputResilienceLayer
+from aichaos.config._resources import ResourceProbeSpec, StreamBudgets
 from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
 from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._values import EnvValue
@@ -44,6 +45,7 @@ __all__ = [
     "PriceSpec",
     "PythonTargetConfig",
     "ReportConfig",
+    "ResourceProbeSpec",
     "Runtime",
     "SafetyLayer",
     "ScaleLayer",
@@ -51,6 +53,7 @@ __all__ = [
     "Slos",
     "SteadyStateHypothesis",
     "StoreConfig",
+    "StreamBudgets",
     "Strict",
     "TargetConfig",
     "Tolerance",

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from aichaos.config._base import ScorerSpec, Strict
+from aichaos.config._resources import StreamBudgets
 
 #: Case-insensitive regexes recognising a graceful fallback answer ("sorry, the assistant is
 #: temporarily unavailable, please try again later"). Sources: the wording of the degraded-
@@ -88,6 +89,8 @@ class IntegrationLayer(Strict):
     control: bool = Field(True, description="send the cases without any toxic first")
     min_success_rate: float = Field(0.9, ge=0, le=1)
     max_retry_amplification: float = Field(4.0, ge=1)
+    stream_budgets: StreamBudgets | None = Field(
+        None, description="declared TTFT / idle / total budgets the stream probe checks")
 
     @field_validator("fallback_patterns")
     @classmethod
