@@ -16,16 +16,20 @@ Statistics: for each figure, the slope of value against requests completed, over
 taken after ``warmup_requests`` (allocators, caches and pools fill first), is estimated with
 the Theil–Sen estimator and its 95 % interval (Sen 1968; ``scipy.stats.theilslopes``, whose
 interval is Sen's distribution-free one), reported per 1,000 requests (MiB for memory, count
-for descriptors and threads). The same slope over the last half of the post-warm-up samples,
-the *tail*, says whether growth flattened. Verdict against the declared allowance ``A``:
+for descriptors and threads). The same slope over the first and the last half of the
+post-warm-up samples, *head* and *tail*, says whether growth flattened: a leak is linear in
+requests (each one leaves the same residue), a warm-up is concave (pools and caches fill, then
+stop). Verdict against the declared allowance ``A``:
 
-* ``grows`` (fail, decided): the interval's low end is above ``A`` - growth per request that
-  did not flatten after warm-up;
+* ``grows`` (fail, decided): the interval's low end is above ``A``, the tail is above ``A``
+  and the tail is at least half the head: growth per request that did not flatten after
+  warm-up;
+* ``slowing`` (passed, undecided): the interval is above ``A`` but the tail is at most ``A``
+  or less than half the head: still warming up; raise ``warmup_requests`` to decide;
 * ``flat`` (pass, decided): the interval's high end is at most ``A``;
-* ``open``: the interval straddles ``A``: passed, *undecided* (``Check.decided`` False); the
-  message gives the interval and the tail slope. Growth is flagged only on evidence: a noisy
-  series (RSS of a process whose file-backed pages come and go under memory pressure) must
-  not fail a system that does not leak; a longer series narrows the interval.
+* ``open`` (passed, undecided): the interval straddles ``A``. Growth is flagged only on
+  evidence: a noisy series (RSS of a process whose file-backed pages come and go under memory
+  pressure) must not fail a system that does not leak; a longer series narrows the interval.
 
 Requests go to the experiment's target as the capability layer builds them (cyclically over
 the golden cases), ``concurrency`` at a time. Without a PID or a metrics URL, or when the
@@ -169,11 +173,12 @@ class GrowthFit:
         figure: ``rss``, ``vms``, ``pss``, ``uss``, ``swap``, ``fds`` or ``threads``.
         unit: ``MiB``, ``fds`` or ``threads`` (per 1,000 requests).
         per_1k, low_per_1k, high_per_1k: Theil–Sen slope and its 95 % interval.
-        tail_per_1k: the slope over the last half of the post-warm-up samples.
+        head_per_1k, tail_per_1k: the slope over the first and the last half of the
+            post-warm-up samples.
         warmup_per_1k: the slope over the warm-up samples (None without two of them).
         before, after: the first and the last reading (unit without "per 1k").
         allowance: the declared maximum growth per 1,000 requests.
-        verdict: ``grows``, ``flat`` or ``open``.
+        verdict: ``grows``, ``slowing``, ``flat`` or ``open``.
         n: samples in the fit.
     """
 
@@ -183,6 +188,7 @@ class GrowthFit:
     per_1k: float
     low_per_1k: float
     high_per_1k: float
+    head_per_1k: float
     tail_per_1k: float
     warmup_per_1k: float | None
     before: float
@@ -236,17 +242,21 @@ def _fit(series: list[tuple[int, float]], source: str, figure: str, warmup_reque
         return None
     xs, ys = [x for x, _ in post], [y for _, y in post]
     slope, low, high = theil_sen_per_1k(xs, ys)
-    half = post[len(post) // 2:]
-    tail = slope
-    if len(half) >= 3 and len({x for x, _ in half}) >= 2:
+    head, tail = slope, slope
+    first, half = post[:(len(post) + 1) // 2], post[len(post) // 2:]
+    if len(half) >= 3 and len({x for x, _ in half}) >= 2 and len({x for x, _ in first}) >= 2:
+        head = theil_sen_per_1k([x for x, _ in first], [y for _, y in first])[0]
         tail = theil_sen_per_1k([x for x, _ in half], [y for _, y in half])[0]
     warm = [(x, y) for x, y in series if x <= warmup_requests]
     warm_slope = None
     if len(warm) >= 3 and len({x for x, _ in warm}) >= 2:
         warm_slope = theil_sen_per_1k([x for x, _ in warm], [y for _, y in warm])[0]
-    verdict = "grows" if low > allowance else "flat" if high <= allowance else "open"
-    return GrowthFit(source, figure, FIGURES[figure][0], slope, low, high, tail, warm_slope,
-                     series[0][1], series[-1][1], allowance, verdict, len(post))
+    if low > allowance:
+        verdict = "grows" if tail > allowance and tail >= head / 2 else "slowing"
+    else:
+        verdict = "flat" if high <= allowance else "open"
+    return GrowthFit(source, figure, FIGURES[figure][0], slope, low, high, head, tail,
+                     warm_slope, series[0][1], series[-1][1], allowance, verdict, len(post))
 
 
 @dataclass(slots=True)
@@ -367,17 +377,20 @@ def resource_checks(report: ResourceReport, spec: ResourceProbeSpec | None
                 else f"; warm-up {_num(f.warmup_per_1k)} {f.unit}/1k")
         story = {"grows": "grows per request and did not flatten after warm-up",
                  "flat": "flat after warm-up",
+                 "slowing": "grew but is slowing (still warming up: raise warmup_requests to "
+                            "decide)",
                  "open": "growth not decided (the interval straddles the allowance; send "
                          "more requests)"}[f.verdict]
         message = (f"{what} {story}: {_num(f.per_1k)} {f.unit} per 1,000 requests "
                    f"(95% [{_num(f.low_per_1k)}, {_num(f.high_per_1k)}], Theil-Sen over "
                    f"{f.n} samples after {spec.warmup_requests if spec else 0} requests; "
-                   f"last half {_num(f.tail_per_1k)}{warm}); {f.before:.4g} -> {f.after:.4g} "
+                   f"first half {_num(f.head_per_1k)}, last half {_num(f.tail_per_1k)}{warm}); "
+                   f"{f.before:.4g} -> {f.after:.4g} "
                    f"{f.unit} over {report.requests} requests ({names.get(f.source)})")
         interval = Interval(f.low_per_1k, f.high_per_1k, "theil-sen (Sen 1968)", 0.95, f.n)
         checks.append(Check(f"scale.resources.{prefix}{f.figure}", f.passed, f.per_1k,
                             f"<= {f.allowance:g}", f"{f.unit}/1k requests", message,
-                            interval=interval, decided=f.verdict != "open"))
+                            interval=interval, decided=f.verdict in ("grows", "flat")))
         unit = "_mib" if f.unit == "MiB" else ""
         metrics[f"{prefix.replace('.', '_')}{f.figure}{unit}_per_1k_requests"] = round(
             f.per_1k, 4)

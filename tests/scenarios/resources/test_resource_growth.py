@@ -113,3 +113,28 @@ def test_bad_resource_settings_name_the_field(resources: dict[str, Any], error: 
         parse_experiment({"title": "x", "target": {"type": "mock"},
                           "layers": {"scale": {"resources": resources}}})
     assert error in str(info.value)
+
+
+def _series(values: list[float]) -> list[Any]:
+    from aichaos.probes._resources import ResourceSample
+
+    return [ResourceSample("during", 10 * i, float(i), {"target": {"rss": v}})
+            for i, v in enumerate(values)]
+
+
+def test_verdicts_tell_a_leak_from_a_warm_up_and_from_noise() -> None:
+    from aichaos.probes._resources import fit_growth
+
+    linear = _series([100 + 0.5 * i for i in range(16)])  # 0.5 MiB per 10 requests
+    fit = fit_growth(linear, "rss", warmup_requests=30, allowance=8.0)
+    assert fit is not None and fit.verdict == "grows" and not fit.passed
+    assert fit.per_1k == pytest.approx(50.0) and fit.low_per_1k == pytest.approx(50.0)
+    # concave: grows fast, then almost stops (pools filling): slowing, not a leak
+    concave = _series([100 + 20 * (1 - 0.7 ** i) for i in range(16)])
+    slow = fit_growth(concave, "rss", warmup_requests=30, allowance=8.0)
+    assert slow is not None and slow.verdict == "slowing" and slow.passed
+    assert slow.tail_per_1k < slow.head_per_1k / 2
+    flat = fit_growth(_series([100.0] * 16), "rss", warmup_requests=30, allowance=8.0)
+    assert flat is not None and flat.verdict == "flat" and flat.per_1k == 0
+    assert (flat.low_per_1k, flat.high_per_1k) == (0, 0)
+    assert fit_growth(_series([1.0, 2.0, 3.0]), "rss", warmup_requests=0, allowance=1) is None
