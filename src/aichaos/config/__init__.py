@@ -23,13 +23,18 @@ from aichaos.config._model import (
 )
 from aichaos.config._observability import ObservabilityLayer
 from aichaos.config._resilience import InputResilienceLayer
-from aichaos.config._resources import ResourceProbeSpec, StreamBudgets
+from aichaos.config._resources import (
+    ConversationProbeSpec,
+    ResourceProbeSpec,
+    StreamBudgets,
+)
 from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
 from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._values import EnvValue
 
 __all__ = [
     "CapabilityLayer",
+    "ConversationProbeSpec",
     "Dependency",
     "EnvValue",
     "Experiment",

@@ -85,3 +85,22 @@ class StreamBudgets(Strict):
     total_s: float | None = Field(None, gt=0, description="total deadline, s")
     tolerance_s: float = Field(0.5, ge=0, description="slack on each budget, s")
     delay_factor: float = Field(3.0, gt=1, description="injected delay / budget")
+
+
+class ConversationProbeSpec(Strict):
+    """``layers.scale.conversation``: long conversations with a session-aware target.
+
+    Attributes:
+        turns: user turns per conversation.
+        conversations: conversations run one after the other (each its own session id).
+        session_header: the request header carrying the session (conversation) id; the target
+            keeps the history per id. The id is ``aichaos-<seed>-<n>``.
+        dependency: the LLM dependency whose upstream requests are checked.
+    """
+
+    turns: int = Field(20, ge=2, le=1000, description="user turns per conversation")
+    conversations: int = Field(1, ge=1, le=100, description="conversations to run")
+    session_header: str = Field("X-Session-Id", min_length=1,
+                                description="header carrying the conversation id")
+    dependency: str = Field("llm_provider", min_length=1,
+                            description="LLM dependency whose upstream requests are read")

@@ -105,11 +105,13 @@ class UpstreamSeen:
         text: every message's text of the upstream request, joined.
         system: the system message(s) text, or None when the request had none.
         finish_reasons: the ``finish_reason`` values of the upstream's answer.
+        messages: chat messages in the request (0 for a plain prompt).
     """
 
     text: str
     system: str | None = None
     finish_reasons: list[str] = field(default_factory=list)
+    messages: int = 0
 
 
 #: returns what reached the model since its last call (the probe calls it after each input)

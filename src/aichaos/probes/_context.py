@@ -65,7 +65,9 @@ class UpstreamObserver(Toxic):
             texts.append(doc["prompt"])
         if not texts:
             texts.append(ex.body.decode("utf-8", "replace"))
-        self.seen.append(UpstreamSeen("\n".join(texts), "\n".join(systems) or None))
+        count = len(messages) if isinstance(messages, list) else 0
+        self.seen.append(UpstreamSeen("\n".join(texts), "\n".join(systems) or None,
+                                      messages=count))
         return None
 
     async def wrap(self, ex: Exchange, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

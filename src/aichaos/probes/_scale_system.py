@@ -6,6 +6,8 @@ the end of its run. It
 
 * runs the resource-growth probe when ``layers.scale.resources`` is declared
   (:mod:`aichaos.probes._resources`) and appends its ``scale.resources.*`` checks and metrics;
+* runs the multi-turn probe when ``layers.scale.conversation`` is declared
+  (:mod:`aichaos.probes._conversation`);
 * replaces ``scale.context_window`` with the verdict of :mod:`aichaos.probes._context`, which
   is *not measured* (never passed) when the control needle shows the answers do not depend on
   the input, and fails on front truncation, ``finish_reason: length`` passed off as complete,
@@ -23,6 +25,7 @@ from aichaos.probes._context import (
     llm_dependency,
     run_context_probe,
 )
+from aichaos.probes._conversation import with_conversation
 from aichaos.probes._resources import measure_resources, resource_checks
 from aichaos.results import LayerResult
 from aichaos.targets import NoCacheTarget
@@ -48,6 +51,7 @@ async def extend_scale_layer(ctx: SuiteContext, config: ScaleLayer, layer: Layer
         layer.checks = [c for c in layer.checks if c.name != "scale.context_window"] + [check]
         layer.failing = [f for f in layer.failing if not f.case_id.startswith("context-")]
         layer.failing += failing
+    await with_conversation(ctx, config.conversation, layer)
     spec = config.resources
     if spec is None:
         layer.details["resources"] = {"not_measured": "not measured: no layers.scale.resources "
