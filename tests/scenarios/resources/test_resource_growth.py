@@ -138,3 +138,21 @@ def test_verdicts_tell_a_leak_from_a_warm_up_and_from_noise() -> None:
     assert flat is not None and flat.verdict == "flat" and flat.per_1k == 0
     assert (flat.low_per_1k, flat.high_per_1k) == (0, 0)
     assert fit_growth(_series([1.0, 2.0, 3.0]), "rss", warmup_requests=0, allowance=1) is None
+
+
+@pytest.mark.parametrize(("block", "where"), [
+    ("scale: {resources: {metrics_url: ftp://x/metrics}}",
+     "layers.scale.resources.metrics_url: expected an http(s) URL"),
+    ("integration: {toxics: [], stream_budgets: {ttft_s: -1}}",
+     "layers.integration.stream_budgets.ttft_s"),
+    ("scale: {conversation: {turns: 1}}", "layers.scale.conversation.turns"),
+])
+def test_cli_validate_names_the_bad_field_in_one_line(tmp_path: Any, block: str,
+                                                      where: str) -> None:
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(f"title: x\ntarget: {{type: mock}}\nlayers: {{{block}}}\n")
+    proc = subprocess.run([sys.executable, "-m", "aichaos", "validate", str(exp)],
+                          capture_output=True, text=True, timeout=120)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
+    assert len(lines) == 1 and lines[0].startswith("error: ") and where in lines[0], lines
