@@ -27,7 +27,7 @@ from aichaos.probes._context import (
 )
 from aichaos.probes._conversation import with_conversation
 from aichaos.probes._resources import measure_resources, resource_checks
-from aichaos.results import LayerResult
+from aichaos.results import Check, LayerResult
 from aichaos.targets import NoCacheTarget
 
 
@@ -59,6 +59,9 @@ async def extend_scale_layer(ctx: SuiteContext, config: ScaleLayer, layer: Layer
         return
     requests = [ctx.plan(c, "resources").request for c in ctx.cases if c.input.strip()]
     if not requests:
+        reason = "not measured: the dataset has no non-empty input to send"
+        layer.checks.append(Check("scale.resources", False, None, "", "", reason,
+                                  not_measured=reason))
         return
     report = await measure_resources(NoCacheTarget(ctx.target), requests, spec)
     ctx.sent[6] += report.requests

@@ -50,7 +50,8 @@ def test_client_per_request_leak_is_flagged_in_memory_and_fds(start_app: Any) ->
         assert c.interval is not None and c.interval.low > c.interval.high * 0.5 > 0
     # two fds per leaked client (both ends of its loopback connection): ~2,000 per 1k
     assert 1500 <= checks["fds"].value <= 2500
-    assert checks["rss"].value > 8 and layer.metrics["rss_mib_per_1k_requests"] > 8
+    # an SSL context and a pool per request (openai-python #1181): hundreds of KiB each
+    assert checks["rss"].value > 200 and layer.metrics["rss_mib_per_1k_requests"] > 200
     assert checks["threads"].passed
     assert layer.details["resources"]["requests"] == 80
     assert layer.details["resources"]["errors"] == 0
@@ -134,6 +135,11 @@ def test_verdicts_tell_a_leak_from_a_warm_up_and_from_noise() -> None:
     slow = fit_growth(concave, "rss", warmup_requests=30, allowance=8.0)
     assert slow is not None and slow.verdict == "slowing" and slow.passed
     assert slow.tail_per_1k < slow.head_per_1k / 2
+    # one allocator step in the last half: not a steady leak, undecided
+    step = fit_growth(_series([100.0] * 11 + [103.0] * 5), "rss", warmup_requests=30,
+                      allowance=8.0)
+    assert step is not None and step.head_per_1k == 0 and step.verdict in ("open", "flat")
+    assert step.passed
     flat = fit_growth(_series([100.0] * 16), "rss", warmup_requests=30, allowance=8.0)
     assert flat is not None and flat.verdict == "flat" and flat.per_1k == 0
     assert (flat.low_per_1k, flat.high_per_1k) == (0, 0)

@@ -48,7 +48,8 @@ async def test_hardened_app_and_model_server_are_not_flagged(llm_server: str,
             app, [TargetRequest(input=q) for q in OFF_TOPIC], spec,
             {"app": PidSource(stack.pids["app-hardened"])})
         await app.aclose()
-    model_spec = ResourceProbeSpec(requests=120, warmup_requests=20, sample_every=10,
+    # the model server's warm-up ends after ~40 requests (its RSS +40 MiB, then steps)
+    model_spec = ResourceProbeSpec(requests=120, warmup_requests=50, sample_every=10,
                                    concurrency=2)
     model = openai(llm_server, "smollm2")
     model_report = await measure_resources(model, [TargetRequest(input="Hi")], model_spec,
