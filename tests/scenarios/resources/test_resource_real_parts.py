@@ -41,7 +41,7 @@ def openai(url: str, model: str) -> NoCacheTarget:
 
 async def test_hardened_app_and_model_server_are_not_flagged(llm_server: str,
                                                              tmp_path: Path) -> None:
-    spec = ResourceProbeSpec(requests=40, warmup_requests=10, sample_every=5, concurrency=4)
+    spec = ResourceProbeSpec(requests=50, warmup_requests=20, sample_every=5, concurrency=4)
     with DemoStack(profiles=("hardened",), llm_url=llm_server, work_dir=tmp_path) as stack:
         app = openai(stack.app_urls["hardened"], "support")
         report = await measure_resources(
@@ -55,7 +55,7 @@ async def test_hardened_app_and_model_server_are_not_flagged(llm_server: str,
     model_report = await measure_resources(model, [TargetRequest(input="Hi")], model_spec,
                                            {"model": PidSource(model_pid(llm_server))})
     await model.aclose()
-    for rep, sp, n in ((report, spec, 40), (model_report, model_spec, 120)):
+    for rep, sp, n in ((report, spec, 50), (model_report, model_spec, 120)):
         assert rep.not_measured is None and rep.requests == n and rep.errors == 0
         checks, metrics = resource_checks(rep, sp)
         names = {c.name for c in checks}
