@@ -31,6 +31,11 @@ from aichaos.config._model import (
 )
 from aichaos.config._observability import ObservabilityLayer
 from aichaos.config._resilience import InputResilienceLayer
+from aichaos.config._resources import (
+    ConversationProbeSpec,
+    ResourceProbeSpec,
+    StreamBudgets,
+)
 from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
 from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._values import EnvValue
@@ -39,6 +44,7 @@ __all__ = [
     "AgentTask",
     "AgentTasks",
     "CapabilityLayer",
+    "ConversationProbeSpec",
     "Dependency",
     "EnvValue",
     "Experiment",
@@ -56,6 +62,7 @@ __all__ = [
     "PriceSpec",
     "PythonTargetConfig",
     "ReportConfig",
+    "ResourceProbeSpec",
     "Runtime",
     "SafetyLayer",
     "ScaleLayer",
@@ -63,6 +70,7 @@ __all__ = [
     "Slos",
     "SteadyStateHypothesis",
     "StoreConfig",
+    "StreamBudgets",
     "Strict",
     "SuccessCheck",
     "TargetConfig",

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from aichaos.config._agents import AgentTasks
 from aichaos.config._base import ScorerSpec, Strict
+from aichaos.config._resources import StreamBudgets
 
 #: Case-insensitive regexes recognising a graceful fallback answer ("sorry, the assistant is
 #: temporarily unavailable, please try again later"). Sources: the wording of the degraded-
@@ -91,6 +92,8 @@ class IntegrationLayer(Strict):
     min_success_rate: float = Field(0.9, ge=0, le=1)
     max_retry_amplification: float = Field(4.0, ge=1)
     agents: AgentTasks | None = Field(None, description="agent tasks under MCP toxics")
+    stream_budgets: StreamBudgets | None = Field(
+        None, description="declared TTFT / idle / total budgets the stream probe checks")
 
     @field_validator("fallback_patterns")
     @classmethod

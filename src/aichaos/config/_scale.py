@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from aichaos._registry import Registry
 from aichaos.config._base import Strict
+from aichaos.config._resources import ConversationProbeSpec, ResourceProbeSpec
 
 load_profiles: Registry[Any] = Registry("load profile", builtins="aichaos.load", listed=True)
 """Open-loop arrival profiles (``constant``, ``poisson``, ``bursty`` and plugins). It lives
@@ -67,6 +68,10 @@ class ScaleLayer(Strict):
         0.9, ge=0, le=1, description="scale.goodput check: share of requests at the highest "
         "unsaturated step that must succeed within the per-request SLOs"
     )
+    resources: ResourceProbeSpec | None = Field(
+        None, description="resource-growth probe: the target's PID or Prometheus URL")
+    conversation: ConversationProbeSpec | None = Field(
+        None, description="multi-turn probe: is the system message still sent at turn N")
     engine: Literal["local", "ray"] = Field(
         "local", description="where the load comes from: local = this process's asyncio "
         "engine; ray = `workers` Ray actors (aichaos.load.RayEngine), histograms merged exactly"

@@ -10,6 +10,7 @@ from aichaos.load._clock import ClockOffset, estimate_offset
 from aichaos.load._context import (
     ContextCase,
     ContextProbeResult,
+    UpstreamSeen,
     approx_tokens,
     build_needle_input,
     probe_context_window,
@@ -56,6 +57,7 @@ __all__ = [
     "StepSpec",
     "SweepResult",
     "TokenCounter",
+    "UpstreamSeen",
     "WorkerStep",
     "approx_tokens",
     "arrival_times",

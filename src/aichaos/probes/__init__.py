@@ -18,8 +18,18 @@ from aichaos.probes._base import (
     suites,
 )
 from aichaos.probes._capability import CapabilitySuite
+from aichaos.probes._context import UpstreamObserver, context_check, run_context_probe
+from aichaos.probes._conversation import conversation_check, run_conversations
 from aichaos.probes._observability import ObservabilitySuite
 from aichaos.probes._resilience import InputResilienceSuite
+from aichaos.probes._resources import (
+    GrowthFit,
+    PidSource,
+    PrometheusSource,
+    ResourceReport,
+    measure_resources,
+    resource_checks,
+)
 from aichaos.probes._resume import RESUMABLE_LAYERS, StoredCases
 from aichaos.probes._safety import SafetySuite
 from aichaos.probes._safety_cases import Finding, SafetyItem
@@ -31,6 +41,7 @@ from aichaos.probes._safety_probes import (
     safety_probe,
 )
 from aichaos.probes._scale import ScaleSuite, SuiteInterrupted
+from aichaos.probes._streams import StreamTrial, run_stream_trials, stream_checks
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
 
 __all__ = [
@@ -39,27 +50,41 @@ __all__ = [
     "RESUMABLE_LAYERS",
     "CapabilitySuite",
     "Finding",
+    "GrowthFit",
     "InputResilienceSuite",
     "LoadProgressed",
     "LoadStepFinished",
     "ObservabilitySuite",
+    "PidSource",
     "PlannedCase",
     "ProbeEnv",
     "ProbeMetric",
     "ProbeSuite",
+    "PrometheusSource",
     "ReceiverStarted",
+    "ResourceReport",
     "RunAborted",
     "SafetyItem",
     "SafetyProbe",
     "SafetySuite",
     "ScaleSuite",
     "StoredCases",
+    "StreamTrial",
     "SuiteContext",
     "SuiteInterrupted",
+    "UpstreamObserver",
+    "context_check",
+    "conversation_check",
     "failing_cases",
     "latency_metrics",
+    "measure_resources",
     "reproduce_command",
+    "resource_checks",
+    "run_context_probe",
+    "run_conversations",
+    "run_stream_trials",
     "safety_probe",
     "safety_probes",
+    "stream_checks",
     "suites",
 ]

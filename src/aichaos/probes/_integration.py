@@ -50,6 +50,7 @@ from aichaos.faults import Toxic, build_toxic
 from aichaos.faults._judgement import OUTCOMES as _OUTCOMES
 from aichaos.faults._llm import RateLimit
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
+from aichaos.probes._streams import with_stream_budgets
 from aichaos.probes._summary import reproduce_command
 from aichaos.proxy import ChaosProxy, TrafficRecord
 from aichaos.results import Check, FailingCase, LayerResult
@@ -299,7 +300,8 @@ class IntegrationSuite(ProbeSuite):
                 o.finding, o.kind = _finding(o, run.toxic, self.config.timeout_s)
         leftover = [t.name for p in proxy.proxies.values() for t in p.toxics.values()
                     if t.name in {n for _, n in named}]
-        return self._score(ctx, proxy, runs, calls_before, leftover)
+        return await with_stream_budgets(ctx, self.config,  # stream budgets (_streams.py)
+                                         self._score(ctx, proxy, runs, calls_before, leftover))
 
     async def _send(self, ctx: SuiteContext, case: Case, variant: str, phase: str) -> CaseResult:
         item = ctx.plan(case, variant, phase=phase, headers=NO_CACHE)

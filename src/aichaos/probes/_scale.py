@@ -84,6 +84,7 @@ from aichaos.probes._scale_engine import (
     engine_flags,
     scale_engine,
 )
+from aichaos.probes._scale_system import extend_scale_layer
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.targets import NoCacheTarget
 
@@ -196,6 +197,7 @@ class ScaleSuite(ProbeSuite):
         annotate_engine(layer, self.config, engine)
         if sweep.interrupted:
             raise SuiteInterrupted(layer)
+        await extend_scale_layer(ctx, self.config, layer)  # resources, context (_scale_system)
         return layer
 
     # ------------------------------------------------------------------ scoring
