@@ -186,7 +186,8 @@ def check_state(check: dict[str, Any]) -> str:
 
 def check_line(check: dict[str, Any]) -> str:
     """One line for a check: measured value (with its interval), threshold, decided or open,
-    and message; a check that was not measured says so first."""
+    and message; a check that was not measured says so first; a failed one ends with what
+    usually fixes it (``Check.hint``)."""
     value = fmt_value(check.get("value"))
     unit = check.get("unit") or ""
     if unit and unit != "ratio" and check.get("value") is not None:
@@ -207,6 +208,8 @@ def check_line(check: dict[str, Any]) -> str:
     line = ", ".join(parts)
     if check.get("message"):
         line += f": {check['message']}"
+    if check.get("hint") and not check.get("passed") and not check.get("not_measured"):
+        line += f" (usual fix: {check['hint']})"
     return line
 
 

@@ -43,6 +43,8 @@ HINTS: tuple[tuple[str, str], ...] = (
     ("integration.*success_rate", "give every dependency call a timeout, retry transient "
      "errors with backoff, and degrade (fallback, cached or clean error) instead of failing "
      "silently"),
+    ("integration.stream*", "apply the TTFT budget to the first chunk and an idle timeout "
+     "between chunks; give up with a clean error, never after the late chunk"),
     ("integration.*.*", "the toxic's own check failed: see its evidence; usually a retry, "
      "timeout or fallback rule around that dependency"),
     ("integration.rollback", "the fault could not be removed: check the proxy's control API "
@@ -80,6 +82,10 @@ HINTS: tuple[tuple[str, str], ...] = (
      "timeouts"),
     ("scale.error_rate", "errors grow under load: find the first failing dependency and add "
      "backpressure or capacity"),
+    ("scale.resources*", "memory, file descriptors or threads grow per request: close clients "
+     "and files, bound caches, reuse connection pools"),
+    ("scale.conversation*", "pin the system message when trimming history; evict the oldest "
+     "user turns, never the rules"),
     ("scale.context_window", "check the context limit before sending: truncate the middle of "
      "long input or refuse with a clear error, never drop the system prompt"),
     ("steady_state*", "the system was not healthy before (or after) the experiment: fix the "
