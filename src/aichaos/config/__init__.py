@@ -25,13 +25,22 @@ from aichaos.config._observability import ObservabilityLayer
 from aichaos.config._resilience import InputResilienceLayer
 from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
 from aichaos.config._scale import PriceSpec, ScaleLayer
+from aichaos.config._system import (
+    CacheCheck,
+    GatewayDecl,
+    SideEffect,
+    SystemChecks,
+    SystemUser,
+)
 from aichaos.config._values import EnvValue
 
 __all__ = [
+    "CacheCheck",
     "CapabilityLayer",
     "Dependency",
     "EnvValue",
     "Experiment",
+    "GatewayDecl",
     "HttpTargetConfig",
     "InputResilienceLayer",
     "IntegrationLayer",
@@ -48,10 +57,13 @@ __all__ = [
     "SafetyLayer",
     "ScaleLayer",
     "ScorerSpec",
+    "SideEffect",
     "Slos",
     "SteadyStateHypothesis",
     "StoreConfig",
     "Strict",
+    "SystemChecks",
+    "SystemUser",
     "TargetConfig",
     "Tolerance",
     "ToxicSpec",

@@ -53,6 +53,7 @@ from aichaos.probes._summary import reproduce_command
 from aichaos.proxy import ChaosProxy, TrafficRecord
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import build_scorer
+from aichaos.system import system_checks
 from aichaos.targets import NO_CACHE, Target, TargetRequest, TargetResponse
 
 OUTCOMES = _OUTCOMES
@@ -259,7 +260,7 @@ class IntegrationSuite(ProbeSuite):
                 o.finding, o.kind = _finding(o, run.toxic, self.config.timeout_s)
         leftover = [t.name for p in proxy.proxies.values() for t in p.toxics.values()
                     if t.name in {n for _, n in named}]
-        return self._score(ctx, proxy, runs, calls_before, leftover)
+        return await system_checks(ctx, self._score(ctx, proxy, runs, calls_before, leftover))
 
     async def _send(self, ctx: SuiteContext, case: Case, variant: str, phase: str) -> CaseResult:
         item = ctx.plan(case, variant, phase=phase, headers=NO_CACHE)

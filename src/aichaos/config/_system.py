@@ -1,0 +1,141 @@
+"""The ``system:`` block: what the system checks around the model need to know.
+
+Declares the users (tenants) the target can speak as, the response cache to probe, the
+side-effecting dependencies (payments, refunds, tickets) and the gateway in front of the
+model. Each check runs in the layer it belongs to (see docs/system.md); a check whose
+declaration is missing is reported "not measured", never "pass".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from aichaos.config._base import Strict
+from aichaos.config._values import EnvStr
+
+#: the target-config fields a cache probe may vary (the rest are rejected by ``validate``)
+VARY_FIELDS = ("model", "max_tokens", "temperature", "system_prompt", "extra_body", "headers",
+               "body", "params")
+#: target types that can send per-user headers or body fields
+IDENTITY_TARGETS = ("openai", "http")
+
+
+class SystemUser(Strict):
+    """One identity the target can send requests as: headers and/or body fields merged into
+    the target's own (e.g. ``{extra_body: {user: alice}}``, ``{headers: {X-Tenant: acme}}``,
+    ``{headers: {Authorization: "Bearer ..."}}``)."""
+
+    headers: dict[str, EnvStr] = Field(default_factory=dict)
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _something(self) -> SystemUser:
+        if not self.headers and not self.extra_body:
+            raise ValueError("a user needs headers or extra_body that identify it")
+        return self
+
+
+class CacheCheck(Strict):
+    """A response cache in front of ``dependency`` (usually the LLM provider).
+
+    Attributes:
+        dependency: the dependency whose calls the cache saves; the nonce stamp goes on its
+            proxy and its upstream calls are counted.
+        cases: golden cases probed (each gets a fresh, run-unique prompt).
+        vary: response-affecting parameters that must each miss the cache: name -> target
+            settings overriding the target's (``{temperature: {temperature: 0.9}}``); None
+            uses the defaults for an OpenAI target (temperature, max_tokens, system_prompt,
+            seed); an HTTP target must declare its own.
+    """
+
+    dependency: str
+    cases: int = Field(2, ge=1, le=50)
+    vary: dict[str, dict[str, Any]] | None = None
+
+    @field_validator("vary")
+    @classmethod
+    def _fields(cls, value: dict[str, dict[str, Any]] | None) -> Any:
+        for name, override in (value or {}).items():
+            bad = sorted(set(override) - set(VARY_FIELDS))
+            if not override or bad:
+                raise ValueError(f"vary.{name}: expected target settings among "
+                                 f"{', '.join(VARY_FIELDS)}, got {bad or 'nothing'}")
+        return value
+
+
+class SideEffect(Strict):
+    """A side-effecting dependency (payments, refunds, tickets).
+
+    Attributes:
+        dependency: its name in ``dependencies``.
+        inputs: prompts that make the system perform the effect (e.g. "Refund order 1042").
+        match_path: only calls to these paths (glob) count as effects; "" = every path.
+        match_method: only calls with this method count (default POST).
+        idempotency_header: the request header carrying an idempotency key.
+        delay_ms: hold after the upstream answered, before the response is dropped.
+    """
+
+    dependency: str
+    inputs: list[str] = Field(min_length=1)
+    match_path: str = ""
+    match_method: str = "POST"
+    idempotency_header: str = "Idempotency-Key"
+    delay_ms: int = Field(0, ge=0, le=60_000)
+
+
+class GatewayDecl(Strict):
+    """The gateway in front of the model (``aichaos init --gateway`` writes this).
+
+    Attributes:
+        type: the gateway (``litellm``).
+        config: the gateway's own configuration file as written by its operator.
+        proxied_config: the rewritten copy whose upstreams go through the chaos proxies.
+    """
+
+    type: Literal["litellm"]
+    config: str
+    proxied_config: str | None = None
+
+
+class SystemChecks(Strict):
+    """The ``system:`` block of an experiment (see the module docstring)."""
+
+    users: dict[str, SystemUser] = Field(default_factory=dict)
+    cache: CacheCheck | None = None
+    side_effects: list[SideEffect] = Field(default_factory=list)
+    gateway: GatewayDecl | None = None
+
+    @field_validator("users")
+    @classmethod
+    def _two_or_none(cls, value: dict[str, SystemUser]) -> dict[str, SystemUser]:
+        if len(value) == 1:
+            raise ValueError("declare at least two users (one user cannot see another's "
+                             "answers)")
+        return value
+
+
+def check_system(system: SystemChecks | None, dependencies: Any, target: Any) -> None:
+    """Cross-check the ``system:`` block against the experiment's dependencies and target.
+
+    Raises:
+        ValueError: one line naming the field (``cache.dependency: unknown dependency ...``).
+    """
+    if system is None:
+        return
+    known = sorted(dependencies or {})
+    refs = [("cache.dependency", system.cache.dependency)] if system.cache else []
+    refs += [(f"side_effects[{i}].dependency", s.dependency)
+             for i, s in enumerate(system.side_effects)]
+    for where, dep in refs:
+        if dep not in known:
+            raise ValueError(f"{where}: unknown dependency {dep!r}; known: "
+                             f"{', '.join(known) or 'none (declare dependencies:)'}")
+    kind = getattr(target, "type", None)
+    if system.users and kind not in IDENTITY_TARGETS:
+        raise ValueError(f"users: needs an openai or http target to send each user's headers "
+                         f"or body fields, got target type {kind!r}")
+    if system.cache and system.cache.vary is None and kind == "http":
+        raise ValueError("cache.vary: an http target has no standard parameters; declare the "
+                         "settings to vary (e.g. {temperature: {body: {...}}})")
