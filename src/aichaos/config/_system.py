@@ -48,11 +48,16 @@ class CacheCheck(Strict):
             settings overriding the target's (``{temperature: {temperature: 0.9}}``); None
             uses the defaults for an OpenAI target (temperature, max_tokens, system_prompt,
             seed); an HTTP target must declare its own.
+        probe_settings: target settings for every cache probe, overriding the target's,
+            e.g. ``{extra_body: {cache: {}}}`` to drop a gateway's per-request cache opt-out
+            that the rest of the run sends (LiteLLM ignores ``Cache-Control: no-cache`` and
+            reads ``cache: {no-cache: true}`` from the body instead).
     """
 
     dependency: str
     cases: int = Field(2, ge=1, le=50)
     vary: dict[str, dict[str, Any]] | None = None
+    probe_settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("vary")
     @classmethod
@@ -62,6 +67,15 @@ class CacheCheck(Strict):
             if not override or bad:
                 raise ValueError(f"vary.{name}: expected target settings among "
                                  f"{', '.join(VARY_FIELDS)}, got {bad or 'nothing'}")
+        return value
+
+    @field_validator("probe_settings")
+    @classmethod
+    def _probe_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        bad = sorted(set(value) - set(VARY_FIELDS))
+        if bad:
+            raise ValueError(f"expected target settings among {', '.join(VARY_FIELDS)}, "
+                             f"got {', '.join(bad)}")
         return value
 
 

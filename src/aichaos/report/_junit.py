@@ -86,7 +86,9 @@ def _layer_suite(root: ET.Element, layer: dict[str, Any]) -> None:
         case = ET.SubElement(
             suite, "testcase", classname=classname, name=str(check.get("name")), time="0"
         )
-        if not check.get("passed"):
+        if check.get("not_measured"):  # a check that could not run: skipped, never passed
+            ET.SubElement(case, "skipped", message=str(check["not_measured"]))
+        elif not check.get("passed"):
             failure = ET.SubElement(case, "failure", message=check_line(check), type=_FAILURE_TYPE)
             failure.text = _failure_text(check, layer)
         cases.append(case)

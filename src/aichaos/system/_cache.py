@@ -193,7 +193,8 @@ async def cross_user(view: SuiteView, system: SystemChecks, *, prefix: str, laye
                              "(headers or body fields that identify each)", "leaks")], [], {}
     (a_name, a), (b_name, b) = list(system.users.items())[:2]
     exp = view.experiment
-    first, second = variant_target(exp, a), variant_target(exp, b)
+    first = variant_target(exp, a, cache.probe_settings)
+    second = variant_target(exp, b, cache.probe_settings)
     suite = "system.cache"
     try:
         found = await probe_cache(view, cache, first, layer=layer, suite=suite)
@@ -232,6 +233,16 @@ async def cross_user(view: SuiteView, system: SystemChecks, *, prefix: str, laye
     return [check], failing, {"cache": metrics}
 
 
+def combine(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Target settings ``base`` with ``extra`` on top (mapping values merged one level)."""
+    out = dict(base)
+    for key, value in extra.items():
+        old = out.get(key)
+        out[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) \
+            else value
+    return out
+
+
 def vary_settings(exp: Experiment, cache: CacheCheck) -> dict[str, dict[str, Any]] | None:
     """The parameters to vary: declared, else the OpenAI defaults, else None (not
     applicable: a Python or mock target has no parameters aichaos can change)."""
@@ -255,8 +266,9 @@ async def parameters(view: SuiteView, system: SystemChecks, *, prefix: str, laye
                              f"{exp.target.type!r} has no parameters to vary; declare "
                              "system.cache.vary")], [], {}
     user = next(iter(system.users.values()), None)
-    first = variant_target(exp, user)
-    variants = {k: variant_target(exp, user, v) for k, v in vary.items()}
+    first = variant_target(exp, user, cache.probe_settings)
+    variants = {k: variant_target(exp, user, combine(cache.probe_settings, v))
+                for k, v in vary.items()}
     suite = "system.cache"
     try:
         found = await probe_cache(view, cache, first, layer=layer, suite=suite)

@@ -152,18 +152,26 @@ def _experiment(config: dict[str, Any], path: Path, proxied: Path,
         "users": {"alice": {"extra_body": {"user": "alice"}},
                   "bob": {"extra_body": {"user": "bob"}}},
     }
+    target: dict[str, Any] = {
+        "type": "openai", "base_url": gateway_url.rstrip("/") + "/v1",
+        "model": primary.model_name, "stream": False,
+        "api_key": {"type": "env", "key": "LITELLM_MASTER_KEY"}}
+    safety = None
     if settings.get("cache"):
-        system["cache"] = {"dependency": primary.dependency}
+        # LiteLLM ignores Cache-Control: no-cache; its per-request opt-out keeps the fault
+        # layers off the cache, and the cache probes drop it again
+        target["extra_body"] = {"cache": {"no-cache": True}}
+        system["cache"] = {"dependency": primary.dependency,
+                           "probe_settings": {"extra_body": {"cache": {}}}}
+        safety = {"probes": ["pii_echo"], "limit": 2}
     return {
         "title": f"LiteLLM gateway {path.name} under dependency faults",
-        "target": {"type": "openai", "base_url": gateway_url.rstrip("/") + "/v1",
-                   "model": primary.model_name, "stream": False,
-                   "api_key": {"type": "env", "key": "LITELLM_MASTER_KEY"}},
+        "target": target,
         "dependencies": {d.dependency: {"upstream": d.upstream, "listen": d.listen}
                          for d in deployments},
         "steady-state-hypothesis": None,
         "layers": {"capability": None,
                    "integration": {"toxics": [toxic], "limit": 3},
-                   "safety": None},
+                   "safety": safety},
         "system": system,
     }

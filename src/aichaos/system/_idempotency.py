@@ -41,8 +41,9 @@ async def _one(view: SuiteView, spec: SideEffect, *, prefix: str, layer: int
     dep, name = spec.dependency, f"system_drop_{spec.dependency}"
     check_name = f"{prefix}.idempotency.{dep}"
     toxic = view.proxy.add_toxic(dep, {"name": name, "type": "drop_response", "attributes": {
-        "delay": spec.delay_ms, "first_attempt_only": True, "idempotency_header": spec.idempotency_header,
-        "match_path": spec.match_path, "match_method": spec.match_method}})
+        "delay": spec.delay_ms, "first_attempt_only": True,
+        "idempotency_header": spec.idempotency_header, "match_path": spec.match_path,
+        "match_method": spec.match_method}})
     assert isinstance(toxic, DropResponse)
 
     async def remove() -> None:
