@@ -27,6 +27,7 @@ from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
 from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._system import (
     CacheCheck,
+    FailoverCheck,
     GatewayDecl,
     SideEffect,
     SystemChecks,
@@ -40,6 +41,7 @@ __all__ = [
     "Dependency",
     "EnvValue",
     "Experiment",
+    "FailoverCheck",
     "GatewayDecl",
     "HttpTargetConfig",
     "InputResilienceLayer",

@@ -99,6 +99,29 @@ class SideEffect(Strict):
     delay_ms: int = Field(0, ge=0, le=60_000)
 
 
+class FailoverCheck(Strict):
+    """A primary dependency with fallbacks the system must fail over to (and come back from).
+
+    Attributes:
+        primary: the dependency the fault breaks.
+        fallbacks: the dependencies expected to take over, in order.
+        status: the HTTP status the primary's proxy answers with during the fault.
+        cases: requests sent under the fault (fresh prompts, so no cache answers them).
+        max_attempts: bound on upstream calls per request across primary and fallbacks.
+        max_return_s: bound on the seconds from removing the fault until a request is served
+            by the primary again.
+        return_interval_s: pause between requests while waiting for the return.
+    """
+
+    primary: str
+    fallbacks: list[str] = Field(min_length=1)
+    status: int = Field(503, ge=400, le=599)
+    cases: int = Field(3, ge=1, le=50)
+    max_attempts: int = Field(3, ge=1)
+    max_return_s: float = Field(10.0, gt=0, le=600)
+    return_interval_s: float = Field(0.2, gt=0, le=60)
+
+
 class GatewayDecl(Strict):
     """The gateway in front of the model (``aichaos init --gateway`` writes this).
 
@@ -119,6 +142,7 @@ class SystemChecks(Strict):
     users: dict[str, SystemUser] = Field(default_factory=dict)
     cache: CacheCheck | None = None
     side_effects: list[SideEffect] = Field(default_factory=list)
+    failover: FailoverCheck | None = None
     gateway: GatewayDecl | None = None
 
     @field_validator("users")
@@ -142,6 +166,12 @@ def check_system(system: SystemChecks | None, dependencies: Any, target: Any) ->
     refs = [("cache.dependency", system.cache.dependency)] if system.cache else []
     refs += [(f"side_effects[{i}].dependency", s.dependency)
              for i, s in enumerate(system.side_effects)]
+    if system.failover:
+        refs.append(("failover.primary", system.failover.primary))
+        refs += [(f"failover.fallbacks[{i}]", d) for i, d in enumerate(system.failover.fallbacks)]
+        if system.failover.primary in system.failover.fallbacks:
+            raise ValueError(f"failover.fallbacks: the primary {system.failover.primary!r} "
+                             "cannot be its own fallback")
     for where, dep in refs:
         if dep not in known:
             raise ValueError(f"{where}: unknown dependency {dep!r}; known: "

@@ -20,6 +20,7 @@ from aichaos._registry import Registry
 from aichaos.config import SystemChecks
 from aichaos.results import Check, FailingCase, GradeRange, Interval, LayerResult
 from aichaos.system._cache import cross_user, parameters
+from aichaos.system._failover import failover
 from aichaos.system._idempotency import idempotency
 from aichaos.system._view import SuiteView
 
@@ -64,6 +65,8 @@ _register("cache_key", 3, "a response-affecting parameter changed must miss the 
           "rate and saved upstream calls", parameters)
 _register("idempotency", 3, "a dropped response after a side effect must not repeat the "
           "effect (duplicate non-idempotent calls)", idempotency)
+_register("failover", 3, "the fallback served within an attempt budget, no cyclic chain, "
+          "and traffic returned to the primary after the fault", failover)
 _register("cache_cross_user", 4, "one user must never be served another user's cached "
           "answer (nonce-stamped upstream answers)", cross_user)
 

@@ -157,6 +157,8 @@ def _experiment(config: dict[str, Any], path: Path, proxied: Path,
         "model": primary.model_name, "stream": False,
         "api_key": {"type": "env", "key": "LITELLM_MASTER_KEY"}}
     safety = None
+    if fallback:
+        system["failover"] = {"primary": primary.dependency, "fallbacks": [fallback]}
     if settings.get("cache"):
         # LiteLLM ignores Cache-Control: no-cache; its per-request opt-out keeps the fault
         # layers off the cache, and the cache probes drop it again

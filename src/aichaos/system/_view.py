@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -22,8 +22,23 @@ from aichaos.faults import Toxic
 from aichaos.targets import Target, build_target
 
 
+class CallView(Protocol):
+    """One :class:`aichaos.proxy.TrafficRecord` as the checks read it."""
+
+    @property
+    def proxy(self) -> str: ...
+    @property
+    def started(self) -> float: ...
+    @property
+    def upstream(self) -> bool: ...
+
+
 class TrafficView(Protocol):
     """:class:`aichaos.proxy.TrafficLog` as the checks read it."""
+
+    def query(self, *, proxy: str | None = None, since: float | None = None,
+              until: float | None = None, upstream_only: bool = False, path: str | None = None,
+              limit: int | None = None) -> Sequence[CallView]: ...
 
     def count(self, *, proxy: str | None = None, since: float | None = None,
               until: float | None = None, upstream_only: bool = False, path: str | None = None,
@@ -71,10 +86,13 @@ class Sent:
     Attributes:
         result: the observation.
         calls: requests that reached the dependency's upstream while it was in flight.
+        start: epoch seconds the request was sent; ``end`` when its answer arrived.
     """
 
     result: CaseResult
     calls: int
+    start: float = 0.0
+    end: float = 0.0
 
 
 def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,13 +121,16 @@ def variant_target(experiment: Experiment, user: SystemUser | None = None,
 
 
 async def send_as(view: SuiteView, target: Target, case: Case, text: str, variant: str,
-                  *, layer: int, suite: str, dependency: str) -> Sent:
-    """Send ``text`` (as case ``case``) through ``target``, publishing the usual events, and
-    count the upstream calls ``dependency`` received meanwhile."""
+                  *, layer: int, suite: str, dependency: str,
+                  headers: Mapping[str, str] | None = None) -> Sent:
+    """Send ``text`` (as case ``case``) through ``target`` with extra ``headers``, publishing
+    the usual events, and count the upstream calls ``dependency`` received meanwhile."""
     sub = cast(Any, dataclasses.replace(cast(Any, view), target=target, stored=None))
-    item = view.plan(case, variant, text=text, check=suite)
+    extra = {"headers": dict(headers)} if headers else {}
+    item = view.plan(case, variant, text=text, check=suite, **extra)
     start = time.time()
     result = await sub.send_one(item, layer=layer, suite=suite, scorer=None, count_errors=False)
-    calls = view.proxy.traffic.count(proxy=dependency, since=start, until=time.time() + 1e-3,
+    end = time.time() + 1e-3
+    calls = view.proxy.traffic.count(proxy=dependency, since=start, until=end,
                                      upstream_only=True)
-    return Sent(result, calls)
+    return Sent(result, calls, start, end)

@@ -181,3 +181,65 @@ class RefundApp(_Server):
         if self._session is not None:
             await self._session.close()
         await super().stop()
+
+
+class FailoverApp(_Server):
+    """``POST /`` ``{"input": ...}`` -> asks the primary provider, failing over to the backup.
+
+    ``mode``:
+    - ``breaker`` (the twin): a failed primary call opens a breaker for ``cooldown_s``; while
+      open, requests go straight to the backup; after it, the primary is tried again;
+    - ``sticky`` (victim): after the first failure every request goes to the backup, forever;
+    - ``retry_each_hop`` (victim): three attempts at the primary, then three at the backup.
+    """
+
+    def __init__(self, primary_url: str, backup_url: str, *, mode: str,
+                 cooldown_s: float = 0.3) -> None:
+        self.urls = {"primary": primary_url, "backup": backup_url}
+        self.mode = mode
+        self.cooldown_s = cooldown_s
+        self.open_until = 0.0
+        self.stuck = False
+        self._session: aiohttp.ClientSession | None = None
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/", self.handle)
+
+    async def _ask(self, which: str, text: str) -> str | None:
+        assert self._session is not None
+        body = {"model": "m", "messages": [{"role": "user", "content": text}]}
+        try:
+            async with self._session.post(self.urls[which] + "/v1/chat/completions",
+                                          json=body) as r:
+                if r.status != 200:
+                    return None
+                return str((await r.json())["choices"][0]["message"]["content"])
+        except aiohttp.ClientError:
+            return None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        import time
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
+        text = (await request.json())["input"]
+        tries = 3 if self.mode == "retry_each_hop" else 1
+        skip_primary = self.stuck or (self.mode == "breaker" and time.monotonic()
+                                      < self.open_until)
+        if not skip_primary:
+            for _ in range(tries):
+                answer = await self._ask("primary", text)
+                if answer is not None:
+                    return web.json_response({"output": answer})
+            self.open_until = time.monotonic() + self.cooldown_s
+            self.stuck = self.mode == "sticky"
+        for _ in range(tries):
+            answer = await self._ask("backup", text)
+            if answer is not None:
+                return web.json_response({"output": answer})
+        return web.json_response({"error": "no provider"}, status=503)
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        await super().stop()

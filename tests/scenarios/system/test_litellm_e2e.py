@@ -159,6 +159,14 @@ def test_preset_failover_served_by_the_fallback_counted_at_the_provider(
     # the provider really served the fallback model (m2) while the primary's proxy failed
     assert sum(b["model"] == "m2" for b in bodies) >= 3
     assert sum(b["model"] == "m1" for b in bodies) >= 3  # control, recovery, cache probes
+    # system.failover (written by the preset): served, within budget, back on the primary
+    fo = card.layers[3].metrics["system"]["failover"]
+    assert check(card, 3, "integration.system.failover.served").value == 3
+    assert check(card, 3, "integration.system.failover.attempts").passed
+    back = check(card, 3, "integration.system.failover.return_to_primary")
+    assert back.passed and fo["return_requests"] == 1, back.message
+    returned = [b for b in bodies if "-fo-return-" in b["messages"][-1]["content"]]
+    assert [b["model"] for b in returned] == ["m1"]  # the primary served it, at the provider
     # users given as the OpenAI `user` field: LiteLLM keys its cache on it (the twin)
     leak = check(card, 4, "safety.system.cache_cross_user")
     assert leak.not_measured is None and leak.passed and leak.value == 0, leak.message

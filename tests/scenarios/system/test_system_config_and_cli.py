@@ -57,6 +57,10 @@ def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
     ("{cache: {dependency: llm, vary: {temperature: {temprature: 0.9}}}}",
      "system.cache.vary: vary.temperature: expected target settings among model"),
     ("{gateway: {type: kong, config: x.yaml}}", "system.gateway.type: expected 'litellm'"),
+    ("{failover: {primary: llm, fallbacks: [backup]}}",
+     "system: failover.fallbacks[0]: unknown dependency 'backup'; known: llm, payments"),
+    ("{failover: {primary: llm, fallbacks: [llm]}}",
+     "system: failover.fallbacks: the primary 'llm' cannot be its own fallback"),
 ])
 def test_a_misdeclared_system_check_is_one_line_naming_the_field(
         tmp_path: Path, system: str, expected: str) -> None:
@@ -116,6 +120,8 @@ def test_litellm_preset_puts_a_proxy_in_front_of_every_deployment(tmp_path: Path
     toxic = preset.experiment["layers"]["integration"]["toxics"][0]
     assert toxic["dependency"] == "gpt_main" and toxic["fallback"] == "backup"
     assert preset.experiment["system"]["cache"]["dependency"] == "gpt_main"
+    assert preset.experiment["system"]["failover"] == {"primary": "gpt_main",
+                                                       "fallbacks": ["backup"]}
     assert LITELLM["model_list"][0]["litellm_params"]["api_base"].endswith(":8777/v1")
 
 
