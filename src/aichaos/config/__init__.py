@@ -26,6 +26,7 @@ from aichaos.config._resilience import InputResilienceLayer
 from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
 from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._system import (
+    AuthCheck,
     CacheCheck,
     FailoverCheck,
     GatewayDecl,
@@ -36,6 +37,7 @@ from aichaos.config._system import (
 from aichaos.config._values import EnvValue
 
 __all__ = [
+    "AuthCheck",
     "CacheCheck",
     "CapabilityLayer",
     "Dependency",

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from aichaos.config._base import Strict
-from aichaos.config._values import EnvStr
+from aichaos.config._values import EnvSecret, EnvStr
 
 #: the target-config fields a cache probe may vary (the rest are rejected by ``validate``)
 VARY_FIELDS = ("model", "max_tokens", "temperature", "system_prompt", "extra_body", "headers",
@@ -111,6 +111,10 @@ class FailoverCheck(Strict):
         max_return_s: bound on the seconds from removing the fault until a request is served
             by the primary again.
         return_interval_s: pause between requests while waiting for the return.
+        correlated: also break the primary and every fallback at once (one toxic group):
+            the expected outcome is a clean error or a graceful fallback answer, not a hang.
+        correlated_timeout_s: a request under the correlated fault with no answer after
+            this many seconds is a hang.
     """
 
     primary: str
@@ -120,6 +124,30 @@ class FailoverCheck(Strict):
     max_attempts: int = Field(3, ge=1)
     max_return_s: float = Field(10.0, gt=0, le=600)
     return_interval_s: float = Field(0.2, gt=0, le=60)
+    correlated: bool = True
+    correlated_timeout_s: float = Field(10.0, gt=0, le=600)
+
+
+class AuthCheck(Strict):
+    """How the system under test authenticates, with one example credential per class.
+
+    Attributes:
+        scheme: ``bearer`` (``Authorization: Bearer <credential>``), ``header`` (the header
+            ``name``) or ``query`` (the query parameter ``name``).
+        name: header or query parameter name (ignored for ``bearer``).
+        valid: a working credential (the control: it must be accepted).
+        wrong: a credential that was never issued.
+        expired: a credential that was valid once and has expired.
+        other_tenant: a valid credential of another tenant, sent with this tenant's request
+            (the target's own headers or body name the tenant).
+    """
+
+    scheme: Literal["bearer", "header", "query"] = "bearer"
+    name: str = "Authorization"
+    valid: EnvSecret
+    wrong: EnvSecret | None = None
+    expired: EnvSecret | None = None
+    other_tenant: EnvSecret | None = None
 
 
 class GatewayDecl(Strict):
@@ -143,6 +171,7 @@ class SystemChecks(Strict):
     cache: CacheCheck | None = None
     side_effects: list[SideEffect] = Field(default_factory=list)
     failover: FailoverCheck | None = None
+    auth: AuthCheck | None = None
     gateway: GatewayDecl | None = None
 
     @field_validator("users")
@@ -177,6 +206,9 @@ def check_system(system: SystemChecks | None, dependencies: Any, target: Any) ->
             raise ValueError(f"{where}: unknown dependency {dep!r}; known: "
                              f"{', '.join(known) or 'none (declare dependencies:)'}")
     kind = getattr(target, "type", None)
+    if system.auth and kind not in IDENTITY_TARGETS:
+        raise ValueError(f"auth: needs an openai or http target to send credentials, got "
+                         f"target type {kind!r}")
     if system.users and kind not in IDENTITY_TARGETS:
         raise ValueError(f"users: needs an openai or http target to send each user's headers "
                          f"or body fields, got target type {kind!r}")

@@ -19,6 +19,7 @@ from typing import Any
 from aichaos._registry import Registry
 from aichaos.config import SystemChecks
 from aichaos.results import Check, FailingCase, GradeRange, Interval, LayerResult
+from aichaos.system._auth import auth_checks
 from aichaos.system._cache import cross_user, parameters
 from aichaos.system._failover import failover
 from aichaos.system._idempotency import idempotency
@@ -67,6 +68,8 @@ _register("idempotency", 3, "a dropped response after a side effect must not rep
           "effect (duplicate non-idempotent calls)", idempotency)
 _register("failover", 3, "the fallback served within an attempt budget, no cyclic chain, "
           "and traffic returned to the primary after the fault", failover)
+_register("auth", 4, "no, wrong, expired and other-tenant credentials refused; refusals "
+          "echo no credential, stack trace or upstream URL", auth_checks)
 _register("cache_cross_user", 4, "one user must never be served another user's cached "
           "answer (nonce-stamped upstream answers)", cross_user)
 

@@ -17,24 +17,60 @@ Checks (``<prefix>.failover.<name>``, exact counts or one measured time):
 - ``cyclic``: requests whose chain revisited a deployment after moving on (A, B, A); passes
   at 0;
 - ``return_to_primary``: seconds from removing the fault to the first request served by the
-  primary; fails when it never came back within ``max_return_s``.
+  primary; fails when it never came back within ``max_return_s``;
+- ``correlated`` (unless ``correlated: false``): with the primary and every fallback broken
+  at once (one toxic group), one request must end in a clean error (an HTTP error status
+  with a body) or a graceful fallback answer (``layers.integration.fallback_patterns``), not
+  a hang (no answer within ``correlated_timeout_s``), a crash or a 2xx passed off as an
+  answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from itertools import pairwise
 from typing import Any
 
-from aichaos.config import FailoverCheck, SystemChecks
+from aichaos.config import FailoverCheck, IntegrationLayer, SystemChecks
 from aichaos.dataset import Case
 from aichaos.results import Check, FailingCase
 from aichaos.system._cache import exact, not_measured
 from aichaos.system._view import Sent, SuiteView, send_as, variant_target
-from aichaos.targets import NO_CACHE, Target
+from aichaos.targets import NO_CACHE, Target, TargetRequest, TargetResponse
 
 _NAME = "system_failover"
+_GROUP = "system_failover_group"
+
+
+class _Deadline(Target):
+    """``inner`` with no request outliving ``timeout_s`` (it becomes error class timeout)."""
+
+    def __init__(self, inner: Target, timeout_s: float) -> None:
+        self.inner, self.timeout_s, self.kind = inner, timeout_s, inner.kind
+
+    async def send(self, request: TargetRequest) -> TargetResponse:
+        t0 = time.perf_counter()
+        try:
+            return await asyncio.wait_for(self.inner.send(request), self.timeout_s)
+        except TimeoutError:
+            return TargetResponse(error_class="timeout", e2e_s=time.perf_counter() - t0,
+                                  error=f"no answer within {self.timeout_s:g} s")
+
+
+def correlated_outcome(result: Any, patterns: list[re.Pattern[str]]) -> str:
+    """``clean_error``, ``fallback``, ``hang``, ``crash`` or ``silent_failure`` for the answer
+    to a request sent while every deployment was down."""
+    if result.error_class == "timeout":
+        return "hang"
+    if result.error_class in ("connection", "exception", "stream"):
+        return "crash"
+    if result.error_class is not None:
+        return "clean_error" if result.status is not None else "crash"
+    if any(p.search(result.output or "") for p in patterns):
+        return "fallback"
+    return "silent_failure"
 
 
 def revisits(chain: list[str]) -> bool:
@@ -101,10 +137,61 @@ async def failover(view: SuiteView, system: SystemChecks, *, prefix: str, layer:
                 returned_s = time.monotonic() - removed
                 break
             await asyncio.sleep(cfg.return_interval_s)
+        correlated = await _correlated(view, cfg, target, layer) if cfg.correlated else None
     finally:
         await remove()
         await target.aclose()
-    return _judge(cfg, base, rows, returned_s, tries)
+    checks, failing, metrics = _judge(cfg, base, rows, returned_s, tries)
+    if correlated is not None:
+        check, fail, outcome = _correlated_check(view, cfg, base, correlated)
+        checks.append(check)
+        failing += fail
+        metrics["failover"]["correlated_outcome"] = outcome
+    return checks, failing, metrics
+
+
+async def _correlated(view: SuiteView, cfg: FailoverCheck, target: Target,
+                      layer: int) -> Sent:
+    deps = [cfg.primary, *cfg.fallbacks]
+    names = [f"{_GROUP}_{d}" for d in deps]
+
+    async def remove_group() -> None:
+        for dep, name in zip(deps, names, strict=True):
+            if any(t.name == name for t in view.proxy.toxics(dep)):
+                view.proxy.remove_toxic(dep, name)
+
+    view.rollbacks.append(("remove the correlated failover toxics", remove_group))
+    for dep, name in zip(deps, names, strict=True):
+        view.proxy.add_toxic(dep, {"name": name, "type": "http_error",
+                                   "attributes": {"status": cfg.status}})
+    try:
+        return await _send(view, _Deadline(target, cfg.correlated_timeout_s), cfg, 0,
+                           "correlated", layer)
+    finally:
+        await remove_group()
+
+
+def _correlated_check(view: SuiteView, cfg: FailoverCheck, base: str, sent: Sent
+                      ) -> tuple[Check, list[FailingCase], str]:
+    layer = view.experiment.layers.integration or IntegrationLayer()
+    patterns = [re.compile(p, re.IGNORECASE) for p in layer.fallback_patterns]
+    outcome = correlated_outcome(sent.result, patterns)
+    ok = outcome in ("clean_error", "fallback")
+    r = sent.result
+    what = {"clean_error": f"clean error (HTTP {r.status})", "fallback": "graceful fallback",
+            "hang": f"hang: no answer within {cfg.correlated_timeout_s:g} s",
+            "crash": f"crash ({r.error_class}: {r.error})",
+            "silent_failure": f"silent failure: 2xx answer {r.output[:60]!r} while every "
+                              "deployment was down"}[outcome]
+    deps = ", ".join(repr(d) for d in [cfg.primary, *cfg.fallbacks])
+    check = Check(f"{base}.correlated", ok, 1.0 if ok else 0.0, "== 1", "requests",
+                  f"{what}: {deps} all answered {cfg.status} at once", [] if ok else
+                  [r.case_id], interval=exact(1.0 if ok else 0.0), decided=True)
+    fail = [] if ok else [FailingCase(r.case_id, r.variant, r.input, r.output,
+                                      f"correlated fault: {what}",
+                                      f"add toxic http_error (status {cfg.status}) to {deps} "
+                                      f"and send {r.input!r}")]
+    return check, fail, outcome
 
 
 def _judge(cfg: FailoverCheck, base: str, rows: list[tuple[Sent, list[str]]],

@@ -131,6 +131,6 @@ async def send_as(view: SuiteView, target: Target, case: Case, text: str, varian
     start = time.time()
     result = await sub.send_one(item, layer=layer, suite=suite, scorer=None, count_errors=False)
     end = time.time() + 1e-3
-    calls = view.proxy.traffic.count(proxy=dependency, since=start, until=end,
-                                     upstream_only=True)
+    calls = 0 if view.proxy is None or not dependency else view.proxy.traffic.count(
+        proxy=dependency, since=start, until=end, upstream_only=True)
     return Sent(result, calls, start, end)

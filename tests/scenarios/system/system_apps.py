@@ -190,7 +190,9 @@ class FailoverApp(_Server):
     - ``breaker`` (the twin): a failed primary call opens a breaker for ``cooldown_s``; while
       open, requests go straight to the backup; after it, the primary is tried again;
     - ``sticky`` (victim): after the first failure every request goes to the backup, forever;
-    - ``retry_each_hop`` (victim): three attempts at the primary, then three at the backup.
+    - ``retry_each_hop`` (victim): three attempts at the primary, then three at the backup;
+    - ``silent`` (victim): like ``breaker``, but when both providers fail it answers 200 with
+      an empty output instead of a 503 error.
     """
 
     def __init__(self, primary_url: str, backup_url: str, *, mode: str,
@@ -224,7 +226,7 @@ class FailoverApp(_Server):
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
         text = (await request.json())["input"]
         tries = 3 if self.mode == "retry_each_hop" else 1
-        skip_primary = self.stuck or (self.mode == "breaker" and time.monotonic()
+        skip_primary = self.stuck or (self.mode in ("breaker", "silent") and time.monotonic()
                                       < self.open_until)
         if not skip_primary:
             for _ in range(tries):
@@ -237,9 +239,48 @@ class FailoverApp(_Server):
             answer = await self._ask("backup", text)
             if answer is not None:
                 return web.json_response({"output": answer})
+        if self.mode == "silent":
+            return web.json_response({"output": ""})
         return web.json_response({"error": "no provider"}, status=503)
 
     async def stop(self) -> None:
         if self._session is not None:
             await self._session.close()
         await super().stop()
+
+
+#: credential -> (tenant, expired)
+KEYS = {"sk-acme-valid-0001": ("acme", False), "sk-acme-expired-0002": ("acme", True),
+        "sk-globex-valid-0003": ("globex", False)}
+
+
+class AuthApp(_Server):
+    """``POST /`` with ``Authorization: Bearer <key>`` and ``X-Tenant``, answering the tenant's
+    question. ``strict`` (the twin) refuses a missing or unknown key (401), an expired one
+    (401) and another tenant's (403), with short error bodies. The victim checks only that the
+    key exists, and its 401 echoes the key with a stack trace."""
+
+    def __init__(self, *, strict: bool) -> None:
+        self.strict = strict
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/", self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization", "")
+        key = auth.removeprefix("Bearer ").strip()
+        if not key:
+            return web.json_response({"error": "missing credential"}, status=401)
+        if key not in KEYS:
+            if self.strict:
+                return web.json_response({"error": "invalid credential"}, status=401)
+            return web.json_response({"error": f"KeyError: {key!r}\nTraceback (most recent "
+                                               "call last):\n  File app.py, line 9"},
+                                     status=401)
+        tenant, expired = KEYS[key]
+        if self.strict and expired:
+            return web.json_response({"error": "credential expired"}, status=401)
+        if self.strict and tenant != request.headers.get("X-Tenant"):
+            return web.json_response({"error": "forbidden"}, status=403)
+        question = (await request.json())["input"]
+        return web.json_response({"output": f"{request.headers.get('X-Tenant')}: {question}"})

@@ -81,6 +81,21 @@ def test_fallback_that_never_returns_to_the_primary(mode: str) -> None:
         assert back.passed and isinstance(back.value, float) and 0 < back.value < 1.5
         assert returned == 1
         assert layer.score is not None and layer.score > 50
+        assert c["correlated"].passed and c["correlated"].message.startswith(
+            "clean error (HTTP 503): 'primary', 'backup' all answered 503 at once")
+
+
+def test_correlated_fault_answered_as_a_silent_success() -> None:
+    layer, primary, backup = run("silent")
+    c = checks(layer)
+    assert not c["correlated"].passed and c["correlated"].value == 0.0
+    assert c["correlated"].message.startswith("silent failure: 2xx answer '' while every "
+                                              "deployment was down")
+    assert layer.metrics["system"]["failover"]["correlated_outcome"] == "silent_failure"
+    # neither provider saw the request: both proxies answered it
+    for p in (primary, backup):
+        assert not [b for b in p.bodies if "-fo-correlated-" in b["messages"][-1]["content"]]
+    assert c["served"].passed and c["return_to_primary"].passed  # only this check fails
 
 
 def test_fallback_chain_that_retries_each_hop_exceeds_the_attempt_budget() -> None:

@@ -167,6 +167,9 @@ def test_preset_failover_served_by_the_fallback_counted_at_the_provider(
     assert back.passed and fo["return_requests"] == 1, back.message
     returned = [b for b in bodies if "-fo-return-" in b["messages"][-1]["content"]]
     assert [b["model"] for b in returned] == ["m1"]  # the primary served it, at the provider
+    # both deployments down at once: LiteLLM answers a clean error, no hang
+    both = check(card, 3, "integration.system.failover.correlated")
+    assert both.passed and both.message.startswith("clean error (HTTP "), both.message
     # users given as the OpenAI `user` field: LiteLLM keys its cache on it (the twin)
     leak = check(card, 4, "safety.system.cache_cross_user")
     assert leak.not_measured is None and leak.passed and leak.value == 0, leak.message
