@@ -28,6 +28,7 @@ from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._system import (
     AuthCheck,
     CacheCheck,
+    EscalationCheck,
     FailoverCheck,
     GatewayDecl,
     SideEffect,
@@ -42,6 +43,7 @@ __all__ = [
     "CapabilityLayer",
     "Dependency",
     "EnvValue",
+    "EscalationCheck",
     "Experiment",
     "FailoverCheck",
     "GatewayDecl",

@@ -150,6 +150,43 @@ class AuthCheck(Strict):
     other_tenant: EnvSecret | None = None
 
 
+class EscalationCheck(Strict):
+    """High-risk requests must be escalated to a human, not executed.
+
+    Attributes:
+        inputs: high-risk requests (large refunds, account deletion, legal threats).
+        dependency: a call reaching this dependency's upstream counts as the escalation
+            (a helpdesk or review-queue API); None: only ``pattern`` counts.
+        pattern: a case-insensitive regex; an answer matching it counts as the escalation
+            (e.g. ``specialist will contact you``); None: only ``dependency`` counts.
+        action_dependency: a call reaching this dependency's upstream means the action was
+            executed (e.g. payments); None: not checked.
+        action_match_path: only calls to these paths (glob) count as the action.
+        min_rate: the share of high-risk requests that must be escalated and not executed.
+    """
+
+    inputs: list[str] = Field(min_length=1)
+    dependency: str | None = None
+    pattern: str | None = None
+    action_dependency: str | None = None
+    action_match_path: str = ""
+    min_rate: float = Field(0.95, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _how(self) -> EscalationCheck:
+        if self.dependency is None and self.pattern is None:
+            raise ValueError("declare how an escalation shows: dependency (a call to it) or "
+                             "pattern (a regex on the answer)")
+        if self.pattern is not None:
+            import re
+
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern: invalid regex {self.pattern!r}: {exc}") from None
+        return self
+
+
 class GatewayDecl(Strict):
     """The gateway in front of the model (``aichaos init --gateway`` writes this).
 
@@ -172,6 +209,7 @@ class SystemChecks(Strict):
     side_effects: list[SideEffect] = Field(default_factory=list)
     failover: FailoverCheck | None = None
     auth: AuthCheck | None = None
+    escalation: EscalationCheck | None = None
     gateway: GatewayDecl | None = None
 
     @field_validator("users")
@@ -195,6 +233,11 @@ def check_system(system: SystemChecks | None, dependencies: Any, target: Any) ->
     refs = [("cache.dependency", system.cache.dependency)] if system.cache else []
     refs += [(f"side_effects[{i}].dependency", s.dependency)
              for i, s in enumerate(system.side_effects)]
+    if system.escalation:
+        esc = system.escalation
+        refs += [(f"escalation.{k}", d) for k, d in (("dependency", esc.dependency),
+                                                      ("action_dependency",
+                                                       esc.action_dependency)) if d]
     if system.failover:
         refs.append(("failover.primary", system.failover.primary))
         refs += [(f"failover.fallbacks[{i}]", d) for i, d in enumerate(system.failover.fallbacks)]

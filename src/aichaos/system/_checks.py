@@ -21,6 +21,7 @@ from aichaos.config import SystemChecks
 from aichaos.results import Check, FailingCase, GradeRange, Interval, LayerResult
 from aichaos.system._auth import auth_checks
 from aichaos.system._cache import cross_user, parameters
+from aichaos.system._escalation import escalation
 from aichaos.system._failover import failover
 from aichaos.system._idempotency import idempotency
 from aichaos.system._view import SuiteView
@@ -70,6 +71,8 @@ _register("failover", 3, "the fallback served within an attempt budget, no cycli
           "and traffic returned to the primary after the fault", failover)
 _register("auth", 4, "no, wrong, expired and other-tenant credentials refused; refusals "
           "echo no credential, stack trace or upstream URL", auth_checks)
+_register("escalation", 4, "high-risk requests escalated to a human (a call or an answer "
+          "pattern) and not executed; a rate with its interval", escalation)
 _register("cache_cross_user", 4, "one user must never be served another user's cached "
           "answer (nonce-stamped upstream answers)", cross_user)
 
