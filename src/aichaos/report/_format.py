@@ -67,13 +67,21 @@ def weakest_title(scorecard: dict[str, Any]) -> str | None:
 
 
 def failed_checks(scorecard: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """``(layer, check)`` pairs for every check that did not pass, in stack order."""
+    """``(layer, check)`` pairs for every check that did not pass, in stack order (checks
+    that could not be measured are listed by :func:`not_measured_checks` instead)."""
     return [
         (lay, check)
         for lay in layers(scorecard)
         for check in lay.get("checks") or []
-        if not check.get("passed")
+        if not check.get("passed") and not check.get("not_measured")
     ]
+
+
+def not_measured_checks(scorecard: dict[str, Any]) -> list[tuple[dict[str, Any],
+                                                               dict[str, Any]]]:
+    """``(layer, check)`` pairs for every check that could not be measured, in stack order."""
+    return [(lay, check) for lay in layers(scorecard) for check in lay.get("checks") or []
+            if check.get("not_measured")]
 
 
 def check_line(check: dict[str, Any]) -> str:

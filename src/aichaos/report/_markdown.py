@@ -19,6 +19,7 @@ from aichaos.report._format import (
     fmt_score,
     headline,
     layers,
+    not_measured_checks,
     status_line,
     verdict,
 )
@@ -95,6 +96,12 @@ def render_markdown(scorecard: dict[str, Any], journal: dict[str, Any]) -> str:
         out += [f"- {_text(lay.get('title'))}: {_text(lay['note'])}" for lay in noted]
         out.append("")
 
+    unmeasured = not_measured_checks(scorecard)
+    if unmeasured:  # never passed, never failed: say why each could not run
+        out += [f"## Checks not measured ({len(unmeasured)})", ""]
+        out += [f"- `{_INLINE.sub(' ', str(c.get('name')))}` ({_text(lay.get('title'))}): "
+                f"{_text(str(c['not_measured']))}" for lay, c in unmeasured]
+        out.append("")
     failed = failed_checks(scorecard)
     out += [f"## Failed checks ({len(failed)})", ""]
     if not failed:

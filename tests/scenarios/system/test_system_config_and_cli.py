@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from aichaos.cli import app
 from aichaos.config import load_experiment
 from aichaos.errors import ConfigError
-from aichaos.report import render_junit
+from aichaos.report import render_junit, render_markdown
 from aichaos.results import Check, LayerResult, Scorecard
 from aichaos.system import litellm_preset
 from tests_support import write
@@ -177,3 +177,6 @@ def test_junit_shows_a_not_measured_check_as_skipped() -> None:
     skipped = case.find("skipped")
     assert case.find("failure") is None and skipped is not None
     assert skipped.get("message") == reason
+    md = render_markdown(card.to_dict(), {})
+    assert "## Checks not measured (1)" in md and "## Failed checks (0)" in md
+    assert f"`integration.system.cache_key.seed` (Integration reliability): {reason}" in md
