@@ -272,12 +272,14 @@ async def parameters(view: SuiteView, system: SystemChecks, *, prefix: str, laye
     suite = "system.cache"
     try:
         found = await probe_cache(view, cache, first, layer=layer, suite=suite)
+        stale: dict[str, Any] = {}
         if found.detected:
             for p in found.usable:
                 for key, target in variants.items():
                     p.others[key] = await send_as(view, target, p.case, p.prompt,
                                                   f"{suite}.vary.{key}", layer=layer,
                                                   suite=suite, dependency=cache.dependency)
+            stale = await stale_service(view, cache, first, found, layer=layer, suite=suite)
     finally:
         unstamp(view, cache, layer)
         for t in [first, *variants.values()]:
@@ -311,4 +313,35 @@ async def parameters(view: SuiteView, system: SystemChecks, *, prefix: str, laye
                             interval=exact(len(served)), decided=True))
     metrics["parameters_ignored"] = ignored
     metrics["parameters_varied"] = list(vary)
+    metrics["stale_during_outage"] = stale
     return checks, failing, {"cache": metrics}
+
+
+async def stale_service(view: SuiteView, cache: CacheCheck, first: Target, found: CacheProbe,
+                        *, layer: int, suite: str) -> dict[str, Any]:
+    """During an outage of ``cache.dependency`` (an ``http_error 503`` toxic on its proxy),
+    send each cached probe prompt again: an answer that no request to the dependency stood
+    behind is stale service, reported with its age (seconds since the upstream produced it).
+
+    Returns ``{requests, served_stale, ages_s, errors}``.
+    """
+    proxy, name = view.proxy, f"system_outage_l{layer}"
+    proxy.add_toxic(cache.dependency, {"name": name, "type": "http_error",
+                                       "attributes": {"status": 503}})
+    ages: list[float] = []
+    errors = 0
+    try:
+        for p in found.usable:
+            sent = await send_as(view, first, p.case, p.prompt, f"{suite}.outage", layer=layer,
+                                 suite=suite, dependency=cache.dependency)
+            reached = proxy.traffic.count(proxy=cache.dependency, since=sent.start,
+                                          until=sent.end)
+            if sent.result.error_class is None and reached == 0:
+                ages.append(round(sent.start - p.first.start, 3))
+            elif sent.result.error_class is not None:
+                errors += 1
+    finally:
+        if any(t.name == name for t in proxy.toxics(cache.dependency)):
+            proxy.remove_toxic(cache.dependency, name)
+    return {"requests": len(found.usable), "served_stale": len(ages), "ages_s": ages,
+            "errors": errors}

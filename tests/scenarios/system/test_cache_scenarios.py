@@ -106,6 +106,10 @@ def test_cache_keyed_without_a_parameter_serves_the_cached_answer(
         assert c.passed is not broken and c.value == (2 if broken else 0), c.message
     assert layer3.metrics["system"]["cache"]["parameters_ignored"] == (
         [key_without] if key_without else [])
+    # during an outage of the provider the cached answers were still served: stale service
+    stale = layer3.metrics["system"]["cache"]["stale_during_outage"]
+    assert stale["requests"] == 2 and stale["served_stale"] == 2 and stale["errors"] == 0
+    assert all(0 < age < 30 for age in stale["ages_s"])
     if key_without:
         assert "cache key ignores temperature: 2/2 requests" in keys["temperature"].message
         assert layer3.score is not None and layer3.score <= 50
@@ -124,5 +128,6 @@ def test_no_cache_is_not_measured_never_passed(tmp_path: Path) -> None:
         assert not c.passed and c.value is None
         assert c.not_measured is not None and "no cache detected" in c.not_measured
         assert "1->1" in c.not_measured
+    assert "stale_during_outage" not in outcome.scorecard.layers[3].metrics["system"]["cache"]
     figures = outcome.scorecard.layers[4].metrics["system"]["cache"]
     assert figures["hits"] == 0 and figures["repeats"] == 2 and figures["hit_rate"] == 0.0
