@@ -27,6 +27,7 @@ from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
 from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._system import (
     AuthCheck,
+    BudgetCheck,
     CacheCheck,
     EscalationCheck,
     FailoverCheck,
@@ -39,6 +40,7 @@ from aichaos.config._values import EnvValue
 
 __all__ = [
     "AuthCheck",
+    "BudgetCheck",
     "CacheCheck",
     "CapabilityLayer",
     "Dependency",

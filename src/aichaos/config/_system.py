@@ -187,6 +187,26 @@ class EscalationCheck(Strict):
         return self
 
 
+class BudgetCheck(Strict):
+    """A token cap the system must enforce for one user (per key, per user or per day).
+
+    Attributes:
+        dependency: the provider whose responses report the tokens spent.
+        user: the ``system.users`` entry the cap applies to (its requests are the only ones
+            sent, so other traffic in the run does not spend its budget).
+        cap_tokens: the cap, in tokens as the upstream reports them (``usage``).
+        requests: requests sent (fresh prompts), enough to pass the cap.
+        concurrency: requests in flight at once; the overshoot tolerance is this times the
+            largest single request's tokens.
+    """
+
+    dependency: str
+    user: str
+    cap_tokens: int = Field(ge=1)
+    requests: int = Field(20, ge=1, le=1000)
+    concurrency: int = Field(2, ge=1, le=64)
+
+
 class GatewayDecl(Strict):
     """The gateway in front of the model (``aichaos init --gateway`` writes this).
 
@@ -210,6 +230,7 @@ class SystemChecks(Strict):
     failover: FailoverCheck | None = None
     auth: AuthCheck | None = None
     escalation: EscalationCheck | None = None
+    budget: BudgetCheck | None = None
     gateway: GatewayDecl | None = None
 
     @field_validator("users")
@@ -238,6 +259,11 @@ def check_system(system: SystemChecks | None, dependencies: Any, target: Any) ->
         refs += [(f"escalation.{k}", d) for k, d in (("dependency", esc.dependency),
                                                       ("action_dependency",
                                                        esc.action_dependency)) if d]
+    if system.budget:
+        refs.append(("budget.dependency", system.budget.dependency))
+        if system.budget.user not in system.users:
+            raise ValueError(f"budget.user: unknown user {system.budget.user!r}; declared: "
+                             f"{', '.join(system.users) or 'none (declare users:)'}")
     if system.failover:
         refs.append(("failover.primary", system.failover.primary))
         refs += [(f"failover.fallbacks[{i}]", d) for i, d in enumerate(system.failover.fallbacks)]

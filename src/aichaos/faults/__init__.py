@@ -23,7 +23,13 @@ from aichaos.faults._base import (
 )
 from aichaos.faults._bodies import error_body, sse_error_event, sse_events
 from aichaos.faults._judgement import OUTCOMES, Attempts, CallRecord, Verdict
-from aichaos.faults._system import NONCE_FORMAT, DropResponse, LedgerEntry, NonceStamp
+from aichaos.faults._system import (
+    NONCE_FORMAT,
+    DropResponse,
+    LedgerEntry,
+    NonceStamp,
+    UsageMeter,
+)
 
 __all__ = [
     "MATCH_ATTRS",
@@ -41,6 +47,7 @@ __all__ = [
     "NonceStamp",
     "Reply",
     "Toxic",
+    "UsageMeter",
     "Verdict",
     "build_toxic",
     "describe_types",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -180,3 +181,59 @@ def _header(ex: Exchange, name: str) -> str | None:
         lower = name.lower()
         value = next((v for k, v in ex.headers.items() if k.lower() == lower), None)
     return value or None
+
+
+def _usage_tokens(doc: Any) -> int | None:
+    usage = doc.get("usage") if isinstance(doc, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    total = usage.get("total_tokens")
+    if isinstance(total, int):
+        return total
+    parts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens", "input_tokens",
+                                    "output_tokens")]
+    counted = [p for p in parts if isinstance(p, int)]
+    return sum(counted) if counted else None
+
+
+@register
+class UsageMeter(Toxic):
+    """Passes the response through unchanged and records the tokens the upstream reported
+    (``usage.total_tokens``, else prompt + completion / input + output tokens; in a stream,
+    the last event carrying ``usage``) in :attr:`usage` as ``(epoch seconds at the response's
+    end, request id, tokens)``. Not a fault: the meter behind the budget check."""
+
+    type = "usage_meter"
+    condition_text = "metered upstream usage"
+    exercises = "spend caps: the tokens the upstream really returned"
+    summary = "record the tokens each upstream response reports (spend metering)"
+    streams = ("downstream",)
+    rewrites_body = True  # identity encoding, so the usage can be read
+
+    def __init__(self, name: str, stream: str, toxicity: float, attributes: dict[str, Any]):
+        super().__init__(name, stream, toxicity, attributes)
+        self.usage: list[tuple[float, str, int]] = []
+
+    async def wrap(self, ex: Exchange, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        kept: list[bytes] = []
+        size = 0
+        async for chunk in chunks:
+            if size < 1 << 20:
+                kept.append(chunk)
+                size += len(chunk)
+            yield chunk
+        data = b"".join(kept)
+        tokens = None
+        if ex.is_sse:
+            async def replay() -> AsyncIterator[bytes]:
+                yield data
+
+            async for event in sse_events(replay()):
+                tokens = _usage_tokens(event_json(event)) or tokens
+        else:
+            try:
+                tokens = _usage_tokens(json.loads(data))
+            except ValueError:
+                tokens = None
+        if tokens is not None and len(self.usage) < 100_000:
+            self.usage.append((time.time(), ex.id, tokens))

@@ -85,6 +85,7 @@ from aichaos.probes._scale_engine import (
     scale_engine,
 )
 from aichaos.results import Check, FailingCase, LayerResult
+from aichaos.system import system_checks
 from aichaos.targets import NoCacheTarget
 
 
@@ -196,7 +197,7 @@ class ScaleSuite(ProbeSuite):
         annotate_engine(layer, self.config, engine)
         if sweep.interrupted:
             raise SuiteInterrupted(layer)
-        return layer
+        return await system_checks(ctx, layer)
 
     # ------------------------------------------------------------------ scoring
 

@@ -1,7 +1,8 @@
 """The registry of system checks and the one call a layer's suite makes to run its own.
 
-Each check registers with the layer it belongs to: the cache key and idempotency checks in
-layer 3 (integration reliability), cross-user caching in layer 4 (safety & governance). A
+Each check registers with the layer it belongs to: cache key, failover and idempotency in
+layer 3 (integration reliability); cross-user caching, credentials and escalation in layer 4
+(safety & governance); the spend cap in layer 6 (scalability & cost). A
 suite calls ``await system_checks(ctx, result)`` on its finished :class:`LayerResult`; when the
 experiment declares a ``system:`` block, every check of that layer runs, its checks, failing
 cases and figures are added (``metrics["system"]``), and a failed one caps the layer's score
@@ -20,6 +21,7 @@ from aichaos._registry import Registry
 from aichaos.config import SystemChecks
 from aichaos.results import Check, FailingCase, GradeRange, Interval, LayerResult
 from aichaos.system._auth import auth_checks
+from aichaos.system._budget import budget
 from aichaos.system._cache import cross_user, parameters
 from aichaos.system._escalation import escalation
 from aichaos.system._failover import failover
@@ -29,7 +31,7 @@ from aichaos.system._view import SuiteView
 #: the highest score a layer keeps when one of its system checks failed
 FAILED_CAP = 50.0
 #: check-name prefix per layer
-PREFIX = {3: "integration.system", 4: "safety.system"}
+PREFIX = {3: "integration.system", 4: "safety.system", 6: "scale.system"}
 
 Outcome = tuple[list[Check], list[FailingCase], dict[str, Any]]
 RunCheck = Callable[..., Awaitable[Outcome]]
@@ -73,6 +75,8 @@ _register("auth", 4, "no, wrong, expired and other-tenant credentials refused; r
           "echo no credential, stack trace or upstream URL", auth_checks)
 _register("escalation", 4, "high-risk requests escalated to a human (a call or an answer "
           "pattern) and not executed; a rate with its interval", escalation)
+_register("budget", 6, "a declared token cap enforced under load: spend stops within the "
+          "in-flight tolerance and later requests are refused", budget)
 _register("cache_cross_user", 4, "one user must never be served another user's cached "
           "answer (nonce-stamped upstream answers)", cross_user)
 

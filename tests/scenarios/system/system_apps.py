@@ -335,3 +335,37 @@ class SupportAgent(_Server):
         if self._session is not None:
             await self._session.close()
         await super().stop()
+
+
+class BudgetApp(_Server):
+    """``POST /`` ``{"input": ...}`` as the user in ``X-User``: asks the provider and adds the
+    tokens its ``usage`` reports to that user's spend. With ``cap_tokens`` (the twin) a user
+    who has spent the cap is refused with 429 ``budget exhausted``; the victim has no cap."""
+
+    def __init__(self, provider_url: str, *, cap_tokens: int | None) -> None:
+        self.provider_url = provider_url
+        self.cap_tokens = cap_tokens
+        self.spent: dict[str, int] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/", self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        user = request.headers.get("X-User", "anonymous")
+        if self.cap_tokens is not None and self.spent.get(user, 0) >= self.cap_tokens:
+            return web.json_response({"error": "budget exhausted"}, status=429)
+        text = (await request.json())["input"]
+        body = {"model": "m", "messages": [{"role": "user", "content": text}]}
+        async with self._session.post(self.provider_url + "/v1/chat/completions",
+                                      json=body) as r:
+            doc = await r.json()
+        self.spent[user] = self.spent.get(user, 0) + doc["usage"]["total_tokens"]
+        return web.json_response({"output": doc["choices"][0]["message"]["content"]})
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        await super().stop()
