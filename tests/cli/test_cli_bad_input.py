@@ -39,6 +39,21 @@ def test_malformed_yaml(tmp_path: Path) -> None:
     assert f"{f}: line 3, column 1: invalid YAML" in line
 
 
+def test_validate_lists_every_error_one_line_each(tmp_path: Path) -> None:
+    f = write(tmp_path / "exp.yaml", """
+title: x
+target: {type: openai, base_url: "http://127.0.0.1:9/v1", max_tokens: many}
+runtime: {seed: abc, concurency: 2}
+""")
+    proc = aichaos("validate", str(f))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 3, proc.stderr
+    assert all(ln.startswith(f"error: {f}: ") for ln in lines)
+    assert {ln.split(": ")[2] for ln in lines} == {"target.max_tokens", "runtime.seed",
+                                                     "runtime.concurency"}
+
+
 def test_unknown_key_names_the_field_path(tmp_path: Path) -> None:
     f = write(tmp_path / "exp.yaml", """
 title: x

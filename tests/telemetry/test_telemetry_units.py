@@ -171,7 +171,7 @@ def test_prometheus_consistency_with_what_was_sent() -> None:
     assert good.requests_delta == 4 and good.errors_delta == 1
     assert good.server_mean_latency_s == pytest.approx(0.5)
     assert all(good.checks.values()) and good.coverage == 1.0
-    miscounted = check_scrapes(before, after, sent=7, failed=0, client_mean_latency_s=0.3)
+    miscounted = check_scrapes(before, after, sent=7, failed=2, client_mean_latency_s=0.3)
     assert miscounted.checks["consistent.requests"] is False
     assert miscounted.checks["consistent.latency"] is False  # server 0.5 s > client 0.3 s
     assert miscounted.checks["consistent.errors"] is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from aichaos.errors import AIChaosError, ConfigError
 from aichaos.results import Grade
 from aichaos.runner import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from aichaos.session import control_address, run_experiment
+from aichaos.targets import probe_http, probe_openai
 
 app = typer.Typer(
     name="aichaos",
@@ -35,8 +37,10 @@ err_console = Console(stderr=True)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    """Print one clean error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """Print one clean error line per problem in ``message`` and return the Exit to raise."""
+    for line in message.splitlines() or [""]:
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False,
+                          soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -161,13 +165,21 @@ def init(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")] = Path(
         "experiment.yaml"),
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+    probe: Annotated[bool, typer.Option(help="Send one request to find out what the endpoint "
+                                        "speaks (streaming, answer field).")] = True,
     gateway: Annotated[str | None, typer.Option(
         help="Gateway preset (litellm): URL is then the gateway's config file; writes the "
         "experiment and a config whose api_bases go through chaos proxies.")] = None,
     gateway_url: Annotated[str, typer.Option(
         help="Where the gateway listens (with --gateway).")] = "http://127.0.0.1:4000",
 ) -> None:
-    """Write a starter experiment (and a starter dataset) for a target URL."""
+    """Write a starter experiment (and a starter dataset) for a target URL.
+
+    By default one request is sent first: for ``--type openai`` a short streamed chat
+    completion (``stream: true`` is written only when the answer is an SSE stream), for
+    ``--type http`` a ``{"input": "ping"}`` POST whose answer gives ``answer_path``.
+    With ``--gateway litellm`` URL is a LiteLLM proxy config and nothing is sent.
+    """
     if gateway is not None:
         from aichaos.cli._gateway import write_gateway_preset
 
@@ -187,8 +199,17 @@ def init(
     if output.exists() and not force:
         raise fail(f"{output}: already exists (use --force to overwrite)")
     dataset = output.with_name(output.stem + ".dataset.yaml")
+    found = None
+    if probe:
+        found = (probe_openai(url, model, api_key=os.environ.get("OPENAI_API_KEY", ""))
+                 if kind == "openai" else probe_http(url))
+        console.print(f"probed {url}: {escape(found.note)}"
+                      + ("" if found.reachable else "; wrote the defaults, check them"),
+                      highlight=False)
+    stream = "false" if found is not None and found.stream is False else "true"
+    answer_path = found.answer_path if found is not None and found.answer_path else "$.output"
     target = (_templates.OPENAI_TARGET if kind == "openai" else _templates.HTTP_TARGET).format(
-        url=url, model=model)
+        url=url, model=model, stream=stream, answer_path=answer_path)
     output.write_text(_templates.EXPERIMENT.format(
         title=f"Readiness of {url}", filename=output.name, target=target, dataset=dataset.name),
         encoding="utf-8")

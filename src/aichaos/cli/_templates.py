@@ -30,14 +30,14 @@ OPENAI_TARGET = """\
   base_url: {url}
   model: {model}
   api_key: {{type: env, key: OPENAI_API_KEY, default: ""}}
-  stream: true
+  stream: {stream}
   max_tokens: 64"""
 
 HTTP_TARGET = """\
   type: http
   url: {url}
   body: {{input: "{{{{ input }}}}"}}
-  answer_path: $.output"""
+  answer_path: {answer_path}"""
 
 DATASET = """\
 # Golden cases. `expected` lists acceptable answer fragments (any one must appear).

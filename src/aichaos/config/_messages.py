@@ -59,7 +59,7 @@ _EXPECTED = {
 def format_validation_error(
     source: str, exc: ValidationError, data: Any = None, prefix: str = ""
 ) -> str:
-    """One line for a pydantic error: ``source: field.path: message (got value)``.
+    """One line per pydantic error: ``source: field.path: message (got value)``.
 
     Args:
         source: file name (or label) the data came from.
@@ -67,29 +67,35 @@ def format_validation_error(
         data: the validated input, used to keep only keys the user wrote in the path.
         prefix: path of ``data`` within the file, e.g. ``cases[3]``.
 
-    When several fields are wrong, the first is named and the count of the others follows.
-    The offending value is never echoed for secret-like fields (``api_key``, ``token``...).
+    Every wrong field gets its own line (joined by newlines; the first error of a field
+    only, so a union's alternatives do not repeat it), so one ``aichaos validate`` shows all
+    there is to fix. The offending value is never echoed for secret-like fields
+    (``api_key``, ``token``...).
     """
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = _location(tuple(first["loc"]), data, prefix)
-    kind = first["type"]
-    msg = first["msg"]
+    lines: dict[str, str] = {}  # one line per field: a union's branches share a location
+    for error in exc.errors(include_url=False):
+        loc = _location(tuple(error["loc"]), data, prefix)
+        lines.setdefault(loc, _error_line(source, error, loc))
+    return "\n".join(lines.values())
+
+
+def _error_line(source: str, error: Any, loc: str) -> str:
+    kind = error["type"]
+    msg = error["msg"]
     if kind == "extra_forbidden":
         msg = "unknown key (check spelling; see `aichaos schema`)"
     elif kind == "missing":
         msg = "required field is missing"
     elif kind == "union_tag_invalid":
-        msg = f"unknown type; expected one of {first.get('ctx', {}).get('expected_tags', '')}"
+        msg = f"unknown type; expected one of {error.get('ctx', {}).get('expected_tags', '')}"
     elif kind == "union_tag_not_found":
         msg = "missing 'type' (openai, http, python or mock)"
     elif kind in _EXPECTED:
         msg = _EXPECTED[kind]
     elif kind == "literal_error":
-        msg = f"expected {first.get('ctx', {}).get('expected', 'one of the allowed values')}"
+        msg = f"expected {error.get('ctx', {}).get('expected', 'one of the allowed values')}"
     msg = msg.removeprefix("Value error, ")
-    secret = any(_SECRET_FIELD.search(str(p)) for p in first["loc"])
+    secret = any(_SECRET_FIELD.search(str(p)) for p in error["loc"])
     quiet = secret or kind in {"missing", "extra_forbidden"}
-    got = "" if quiet else f" (got {short_value(first.get('input'))})"
-    more = f" [+{len(errors) - 1} more]" if len(errors) > 1 else ""
-    return f"{source}: {loc}: {msg}{got}{more}"
+    got = "" if quiet else f" (got {short_value(error.get('input'))})"
+    return f"{source}: {loc}: {msg}{got}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from aichaos.config._base import Strict, _http_url
+from aichaos.config._values import EnvSecret
 
 _DEFAULT_ATTRIBUTES = ["gen_ai.operation.name", "gen_ai.request.model",
                        "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"]
@@ -33,6 +34,9 @@ class ObservabilityLayer(Strict):
     prometheus_url: str | None = Field(None, description="target's metrics endpoint, e.g. "
                                        "http://127.0.0.1:8000/metrics")
     prometheus_names: PrometheusNames = Field(default_factory=PrometheusNames)
+    prometheus_headers: dict[str, EnvSecret] = Field(
+        default_factory=dict, description="headers sent with each scrape, e.g. Authorization: "
+        "{type: env, key: METRICS_TOKEN}; values are secrets (never printed)")
     sample: int = Field(4, ge=1, le=100, description="golden cases sent, one at a time")
     required_attributes: list[str] = Field(default_factory=lambda: list(_DEFAULT_ATTRIBUTES),
                                            description="span attributes every request needs")

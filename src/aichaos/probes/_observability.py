@@ -82,7 +82,8 @@ class ObservabilitySuite(ProbeSuite):
 
     async def _scrape(self) -> Scrape | None:
         url = self.config.prometheus_url
-        return await scrape(url) if url else None
+        headers = {k: v.get_secret_value() for k, v in self.config.prometheus_headers.items()}
+        return await scrape(url, headers=headers) if url else None
 
     async def run(self, ctx: SuiteContext) -> LayerResult:
         cfg = self.config

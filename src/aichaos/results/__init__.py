@@ -16,10 +16,12 @@ from aichaos.results._document import (
 )
 from aichaos.results._evidence import Interval, Outcome, ReplaySpec
 from aichaos.results._grades import GRADE_FLOORS, Grade, GradeRange, grade
+from aichaos.results._hints import HINTS, hint_for
 from aichaos.results._scorecard import LAYERS, Check, FailingCase, LayerResult, Scorecard
 
 __all__ = [
     "GRADE_FLOORS",
+    "HINTS",
     "LAYERS",
     "SCHEMA_VERSION",
     "Check",
@@ -32,6 +34,7 @@ __all__ = [
     "ReplaySpec",
     "Scorecard",
     "grade",
+    "hint_for",
     "jsonable",
     "report_document",
     "report_schema",

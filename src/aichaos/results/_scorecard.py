@@ -17,6 +17,7 @@ from typing import Any
 
 from aichaos.results._evidence import Interval, Outcome, ReplaySpec
 from aichaos.results._grades import GradeRange, grade
+from aichaos.results._hints import hint_for
 
 LAYERS: dict[int, tuple[str, str]] = {
     1: ("capability", "Model capability"),
@@ -45,6 +46,8 @@ class Check:
             None when not computed.
         not_measured: why the check could not be measured (nothing to exercise), else None.
         replay: how to re-send the case behind the verdict, when there is one.
+        hint: what usually fixes this check when it fails (:func:`~aichaos.results.hint_for`);
+            filled from the check's name when not given.
     """
 
     name: str
@@ -58,6 +61,11 @@ class Check:
     decided: bool | None = None
     not_measured: str | None = None
     replay: ReplaySpec | None = None
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.hint:
+            self.hint = hint_for(self.name)
 
 
 @dataclass(slots=True)

@@ -148,6 +148,12 @@ class OpenAITarget(Target):
                     message = text[:80]
                 resp.error_class, resp.error = cls, f"HTTP {r.status_code}: {message}"
                 return
+            if "application/json" in r.headers.get("content-type", ""):
+                await r.aread()
+                resp.error_class = "invalid_response"
+                resp.error = ("target.stream is true but the server answered plain JSON, not an "
+                              "SSE stream: set target.stream: false")
+                return
             parts: list[str] = []
             done = False
             async for line in r.aiter_lines():
