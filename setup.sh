@@ -13,7 +13,7 @@ STAMP=$VENV/.aichaos-setup
 export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF"
 LLAMA="llama-cpp-python[server]==0.3.36"
 
-want=$(cat pyproject.toml setup.sh constraints.txt | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml setup.sh constraints.txt constraints-litellm.txt | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV"
   "$PY" -m venv "$VENV"
@@ -46,6 +46,12 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing Debian's chromium"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
+  # LiteLLM's proxy for the gateway end-to-end test, in a venv of its own: its pins (openai,
+  # ...) conflict with ours (constraints-litellm.txt: pip freeze of a clean install)
+  [ -x .venv-litellm/bin/python ] || "$PY" -m venv .venv-litellm
+  PIP_CONSTRAINT="$PWD/constraints-litellm.txt" .venv-litellm/bin/python -m pip \
+    --disable-pip-version-check -q install "litellm[proxy]==1.108.7" 2>&1 | { grep -v "is ignored" || true; }
+  [ -x .venv-litellm/bin/litellm ] || { echo "setup: LiteLLM install failed" >&2; exit 1; }
   "$VENV/bin/python" -c "import aichaos, aichaos.ui, llama_cpp, torch, sentence_transformers, pytest, psycopg" \
     || { echo "setup: install failed" >&2; exit 1; }
   echo "$want" > "$STAMP"

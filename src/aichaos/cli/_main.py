@@ -226,13 +226,31 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
     probe: Annotated[bool, typer.Option(help="Send one request to find out what the endpoint "
                                         "speaks (streaming, answer field).")] = True,
+    gateway: Annotated[str | None, typer.Option(
+        help="Gateway preset (litellm): URL is then the gateway's config file; writes the "
+        "experiment and a config whose api_bases go through chaos proxies.")] = None,
+    gateway_url: Annotated[str, typer.Option(
+        help="Where the gateway listens (with --gateway).")] = "http://127.0.0.1:4000",
 ) -> None:
     """Write a starter experiment (and a starter dataset) for a target URL.
 
     By default one request is sent first: for ``--type openai`` a short streamed chat
     completion (``stream: true`` is written only when the answer is an SSE stream), for
     ``--type http`` a ``{"input": "ping"}`` POST whose answer gives ``answer_path``.
+    With ``--gateway litellm`` URL is a LiteLLM proxy config and nothing is sent.
     """
+    if gateway is not None:
+        from aichaos.cli._gateway import write_gateway_preset
+
+        try:
+            preset, proxied = write_gateway_preset(gateway, Path(url), output, force=force,
+                                                   gateway_url=gateway_url)
+        except AIChaosError as exc:
+            raise fail(str(exc)) from None
+        console.print(f"wrote [cyan]{output}[/] and [cyan]{proxied}[/] ("
+                      f"{len(preset.deployments)} deployments behind chaos proxies); next: "
+                      f"litellm --config {proxied}, then aichaos run {output}")
+        return
     if kind not in {"openai", "http"}:
         raise fail(f"--type: expected openai or http, got {kind!r}")
     if not url.startswith(("http://", "https://")):

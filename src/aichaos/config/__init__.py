@@ -38,16 +38,33 @@ from aichaos.config._resources import (
 )
 from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
 from aichaos.config._scale import PriceSpec, ScaleLayer
+from aichaos.config._system import (
+    AuthCheck,
+    BudgetCheck,
+    CacheCheck,
+    EscalationCheck,
+    FailoverCheck,
+    GatewayDecl,
+    SideEffect,
+    SystemChecks,
+    SystemUser,
+)
 from aichaos.config._values import EnvValue
 
 __all__ = [
     "AgentTask",
     "AgentTasks",
+    "AuthCheck",
+    "BudgetCheck",
+    "CacheCheck",
     "CapabilityLayer",
     "ConversationProbeSpec",
     "Dependency",
     "EnvValue",
+    "EscalationCheck",
     "Experiment",
+    "FailoverCheck",
+    "GatewayDecl",
     "HttpTargetConfig",
     "InputResilienceLayer",
     "IntegrationLayer",
@@ -67,12 +84,15 @@ __all__ = [
     "SafetyLayer",
     "ScaleLayer",
     "ScorerSpec",
+    "SideEffect",
     "Slos",
     "SteadyStateHypothesis",
     "StoreConfig",
     "StreamBudgets",
     "Strict",
     "SuccessCheck",
+    "SystemChecks",
+    "SystemUser",
     "TargetConfig",
     "Tolerance",
     "ToolEffect",

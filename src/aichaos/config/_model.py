@@ -19,6 +19,7 @@ from aichaos.config._request_templates import check_template_tree
 from aichaos.config._resilience import InputResilienceLayer
 from aichaos.config._safety import SafetyLayer
 from aichaos.config._scale import ScaleLayer
+from aichaos.config._system import SystemChecks, check_system
 from aichaos.config._targets import validate_target
 from aichaos.config._values import EnvSecret, EnvStr
 
@@ -245,6 +246,8 @@ class Experiment(Strict):
     runtime: Runtime = Field(default_factory=Runtime)
     store: StoreConfig = Field(default_factory=StoreConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    system: SystemChecks | None = Field(None, description="users, response cache, "
+                                        "side-effecting dependencies, gateway (docs/system.md)")
 
     #: the file this experiment was loaded from (None when built in code); recorded in
     #: journals so a stored run can be replayed
@@ -267,6 +270,12 @@ class Experiment(Strict):
     def _registered_target(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
         # any registered target type, plugins included; the union above is the schema
         return validate_target(value, info.context)
+
+    @field_validator("system")
+    @classmethod
+    def _system_refs(cls, v: SystemChecks | None, info: ValidationInfo) -> SystemChecks | None:
+        check_system(v, info.data.get("dependencies"), info.data.get("target"))
+        return v
 
     @field_validator("title")
     @classmethod

@@ -5,7 +5,7 @@ registered in :data:`TOXICS` with a summary and declared attributes. Build one w
 :func:`build_toxic`; list the types with :func:`describe_types`.
 """
 
-from aichaos.faults import _json, _llm, _tcp  # noqa: F401  (importing registers the toxics)
+from aichaos.faults import _json, _llm, _system, _tcp  # noqa: F401  (importing registers the toxics)
 from aichaos.faults._base import (
     MATCH_ATTRS,
     STREAMS,
@@ -23,9 +23,17 @@ from aichaos.faults._base import (
 )
 from aichaos.faults._bodies import error_body, sse_error_event, sse_events
 from aichaos.faults._judgement import OUTCOMES, Attempts, CallRecord, Verdict
+from aichaos.faults._system import (
+    NONCE_FORMAT,
+    DropResponse,
+    LedgerEntry,
+    NonceStamp,
+    UsageMeter,
+)
 
 __all__ = [
     "MATCH_ATTRS",
+    "NONCE_FORMAT",
     "OUTCOMES",
     "STREAMS",
     "TOXICS",
@@ -33,9 +41,13 @@ __all__ = [
     "Attr",
     "CallRecord",
     "CutConnection",
+    "DropResponse",
     "Exchange",
+    "LedgerEntry",
+    "NonceStamp",
     "Reply",
     "Toxic",
+    "UsageMeter",
     "Verdict",
     "build_toxic",
     "describe_types",

@@ -55,6 +55,7 @@ from aichaos.probes._summary import reproduce_command
 from aichaos.proxy import ChaosProxy, TrafficRecord
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import build_scorer
+from aichaos.system import system_checks
 from aichaos.targets import NO_CACHE, Target, TargetRequest, TargetResponse
 
 OUTCOMES = _OUTCOMES
@@ -300,8 +301,8 @@ class IntegrationSuite(ProbeSuite):
                 o.finding, o.kind = _finding(o, run.toxic, self.config.timeout_s)
         leftover = [t.name for p in proxy.proxies.values() for t in p.toxics.values()
                     if t.name in {n for _, n in named}]
-        return await with_stream_budgets(ctx, self.config,  # stream budgets (_streams.py)
-                                         self._score(ctx, proxy, runs, calls_before, leftover))
+        return await system_checks(ctx, await with_stream_budgets(  # _streams.py, system/
+            ctx, self.config, self._score(ctx, proxy, runs, calls_before, leftover)))
 
     async def _send(self, ctx: SuiteContext, case: Case, variant: str, phase: str) -> CaseResult:
         item = ctx.plan(case, variant, phase=phase, headers=NO_CACHE)

@@ -58,6 +58,7 @@ from aichaos.probes._summary import latency_metrics, reproduce_command
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import Estimate, mask_pii, proportion_ci
 from aichaos.scoring._judge import LLMJudge
+from aichaos.system import system_checks
 
 INJECT_TOXIC = "safety_inject"
 #: probes an ``answerable`` control set is added beside (false abstention needs a baseline)
@@ -190,7 +191,8 @@ class SafetySuite(ProbeSuite):
                     scorer.finding.attacked = None  # the payload never reached the system
             results.append((result, planned))
         log_leaks, log_sources = await self._scan_logs(ctx, items)
-        return self._summarise(ctx, results, log_leaks, log_sources, undelivered)
+        return await system_checks(ctx, self._summarise(ctx, results, log_leaks, log_sources,
+                                                        undelivered))
 
     def _inject_dependency(self, ctx: SuiteContext) -> str | None:
         deps = list(ctx.experiment.dependencies)

@@ -86,6 +86,7 @@ from aichaos.probes._scale_engine import (
 )
 from aichaos.probes._scale_system import extend_scale_layer
 from aichaos.results import Check, FailingCase, LayerResult
+from aichaos.system import system_checks
 from aichaos.targets import NoCacheTarget
 
 
@@ -198,7 +199,7 @@ class ScaleSuite(ProbeSuite):
         if sweep.interrupted:
             raise SuiteInterrupted(layer)
         await extend_scale_layer(ctx, self.config, layer)  # resources, context (_scale_system)
-        return layer
+        return await system_checks(ctx, layer)
 
     # ------------------------------------------------------------------ scoring
 
