@@ -117,10 +117,9 @@ def judge(output: str, correct: bool, clean_output: str, clean_passed: bool, *,
     elif v.consistent:
         v.reason = "correct" if correct else "equivalent to the clean answer"
     v.invariant = v.consistent and clean_passed
-    if v.consistent and not clean_passed:
-        v.reason = f"{v.reason}, but the clean answer was wrong: no correct answer to keep"
-    elif v.consistent:
-        pass
+    if v.consistent:
+        if not clean_passed:
+            v.reason += ", but the clean answer was wrong: no correct answer to keep"
     elif clean_passed:
         v.reason = "clean answer was correct, perturbed answer is not"
     else:
