@@ -4,6 +4,7 @@ the cases that need the CRM (toxic ``tags``), against a real app behind the chao
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from aichaos.dataset import Case
 from aichaos.demo import free_port
 from aichaos.errors import ConfigError
 from aichaos.runner import CaseObserved, EventBus, Runner
+from tests_support import write
 
 CASES = [
     Case(id="c1", input="question 1", expected=["answer 1"], tags=["policy"]),
@@ -129,3 +131,27 @@ async def test_tags_no_case_carries_are_a_config_error_before_anything_is_sent()
             "layers.integration.toxics[1].tags: no case of the dataset has tag 'billing'; "
             "nothing would be sent under this toxic")):
         await run([LLM, {**CRM, "tags": ["billing"]}])
+
+
+def test_validate_names_tags_no_case_carries_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aichaos.cli import app
+
+    write(tmp_path / "data.yaml", "cases:\n  - {id: c1, input: q, tags: [policy]}\n")
+    write(tmp_path / "exp.yaml", """
+title: tags
+target: {type: mock}
+dataset: data.yaml
+dependencies: {crm: {upstream: "http://127.0.0.1:9"}}
+layers:
+  capability: null
+  integration:
+    toxics: [{dependency: crm, type: http_error, tags: [order-status]}]
+""")
+    got = CliRunner().invoke(app, ["validate", str(tmp_path / "exp.yaml")])
+    assert got.exit_code == 2
+    lines = [line for line in got.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in got.output
+    assert lines[0].endswith("layers.integration.toxics[0].tags: no case of the dataset has "
+                             "tag 'order-status'; nothing would be sent under this toxic")
