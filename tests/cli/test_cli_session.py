@@ -166,7 +166,8 @@ def test_resume_continues_an_interrupted_run_without_resending_stored_cases(
     assert reference.outcome.journal["status"] == "completed"
     expected_rows = _rows(tmp_path / "ref" / "aichaos.db")
     sends = _lines(tmp_path / "reference.log")
-    assert sends == sum(expected_rows.values()) == 22  # 1 + 8 + 4 clean + 8 perturbed + 1
+    # 1 + 8 + 4 clean + 4 re-sampled clean + 8 perturbed + 1
+    assert sends == sum(expected_rows.values()) == 26
 
     # a real run, interrupted (SIGINT) in the middle of layer 2
     log = tmp_path / "sends.log"

@@ -27,7 +27,7 @@ def test_input_resilience_against_real_model(llm_server: str, tmp_path: Path) ->
         "title": "SmolLM2 survives messy input",
         "target": {**example["target"], "base_url": llm_server, "max_tokens": 32},
         "dataset": str(ROOT / "examples" / "datasets" / "support.yaml"),
-        "steady-state-hypothesis": None,  # keep the run short: 24 requests in all
+        "steady-state-hypothesis": None,  # keep the run short: 26 requests in all
         "layers": {"capability": {"enabled": False},
                    "input_resilience": {"perturbations": PERTURBATIONS, "severity": [1, 3],
                                         "limit": 2}},
@@ -62,6 +62,8 @@ def test_input_resilience_against_real_model(llm_server: str, tmp_path: Path) ->
     assert layer["measured"] is True and m["cases"] == 2 and m["perturbed_requests"] == 20
     assert layer["score"] == round(m["invariance_rate"] * 100, 1)
     assert 0 <= m["invariance_ci_low"] <= m["invariance_rate"] <= m["invariance_ci_high"] <= 1
+    assert layer["interval"]["n"] == 2 and layer["interval"]["method"] == "betting-cs"
+    assert 0 <= m["noise_floor"] <= 1 and len(layer["case_scores"]) == 2
     rows = layer["details"]["perturbations"]
     assert {r["variant"] for r in rows} == {f"{p}@{s}" for p in PERTURBATIONS for s in (1, 3)}
     assert [r["invariance_rate"] for r in rows] == sorted(r["invariance_rate"] for r in rows)
@@ -76,8 +78,9 @@ def test_input_resilience_against_real_model(llm_server: str, tmp_path: Path) ->
                        (journal["run_id"],)).fetchall()
     variants = [r[0] for r in found]
     assert variants.count("clean") == 2 and variants.count("health_after") == 2
+    assert variants.count("clean_resample") == 2  # the noise floor's second clean answer
     assert variants.count("typo_keyboard@1") == 2 and variants.count("empty@3") == 2
-    assert len(found) == 24 and all(r[2] is None for r in found)
+    assert len(found) == 26 and all(r[2] is None for r in found)
     typo = next(json.loads(r[4]) for r in found if r[0] == "typo_keyboard@3")
     assert typo["perturbation"] == "typo_keyboard" and typo["severity"] == 3
     assert typo["perturbation_seed"] == 42 and typo["lineage"][0]["op"]

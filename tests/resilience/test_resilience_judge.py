@@ -36,13 +36,23 @@ def test_clean_correct_then_perturbed_must_stay_correct() -> None:
 def test_clean_wrong_then_equivalence_decides(similarity: float, invariant: bool) -> None:
     v = judge("Refunds need a week.", False, "It takes a week.", False,
               sim=fixed(similarity), **KW)
-    assert v.invariant is invariant and v.similarity == similarity
+    assert v.consistent is invariant and v.similarity == similarity
+    # equivalent to a *wrong* clean answer: consistent, never invariant (issue 12, item 6)
+    assert v.invariant is False and ("no correct answer to keep" in v.reason) is invariant
 
 
 def test_identical_or_correct_answers_need_no_model() -> None:
     v = judge(" It takes a week. ", False, "It takes a week.", False, sim=never, **KW)
-    assert v.invariant and v.similarity == 1.0 and v.equivalent
-    assert judge("5 business days", True, "no idea", False, sim=never, **KW).invariant
+    assert v.consistent and v.similarity == 1.0 and v.equivalent and not v.invariant
+    v = judge("5 business days", True, "no idea", False, sim=never, **KW)
+    assert v.consistent and not v.invariant  # right now, but the clean answer was wrong
+    assert judge("5 business days", True, CLEAN, True, sim=never, **KW).invariant
+
+
+def test_canned_apology_is_consistent_not_invariant() -> None:
+    sorry = "Sorry, I can't help with that."
+    v = judge(sorry, False, sorry, False, sim=never, **KW)
+    assert v.consistent and v.similarity == 1.0 and v.invariant is False
 
 
 def test_empty_answer_is_never_invariant() -> None:

@@ -34,6 +34,9 @@ def scripted(request: TargetRequest) -> TargetResponse | str:
     variant = request.metadata["variant"]
     if variant in ("clean", "health_after"):
         return wrong if case == "c3" else right
+    if variant == "clean_resample":  # c2 is noisy: its clean answer moves when sent again
+        assert request.metadata["headers"] == {"Cache-Control": "no-cache"}
+        return wrong if case in ("c2", "c3") else right
     if variant == "casing@1":  # c1 regresses, c3 repeats its wrong clean answer (equivalent)
         return {"c0": right, "c1": "Bananas.", "c2": right, "c3": wrong}[case]
     if variant == "casing@3":  # c0 errors, c1 empty, c2 right, c3 now right
@@ -59,13 +62,27 @@ def test_metric_arithmetic_on_known_numbers() -> None:
     assert [a["activity"]["name"] for a in outcome.journal["run"]] == ["layer2.input_resilience"]
     layer = outcome.scorecard.layers[2]
     m = layer.metrics
-    # default limit 4: 4 clean + 4 cases x 2 perturbations x 2 severities + 4 health_after
-    assert len(observed) == 4 + 16 + 4 and m["cases"] == 4 and m["perturbed_requests"] == 16
+    # default limit 4: 4 clean + 4 re-sampled clean + 4 cases x 2 perturbations x 2
+    # severities + 4 health_after
+    assert len(observed) == 4 + 4 + 16 + 4 and m["cases"] == 4 and m["perturbed_requests"] == 16
     assert {r.case_id for r in observed} == {"c0", "c1", "c2", "c3"}
-    # invariant: casing@1 3/4 (c0, c2, c3), casing@3 2/4 (c2, c3), empty@1 3/4, empty@3 3/4
-    assert m["invariance_rate"] == 11 / 16 and layer.score == 68.8
-    assert m["invariance_ci_low"] == pytest.approx(0.44404, abs=1e-4)  # Wilson, 11/16
-    assert m["invariance_ci_high"] == pytest.approx(0.85835, abs=1e-4)
+    # invariant to the clean answer (right or wrong): casing@1 3/4 (c0, c2, c3), casing@3
+    # 2/4 (c2, c3), empty@1 3/4, empty@3 3/4; to a correct one c3 never counts (its clean
+    # answers are both wrong): casing@1 2/4, casing@3 1/4
+    assert m["invariance_to_clean_rate"] == 11 / 16 and m["pooled_invariance_rate"] == 9 / 16
+    assert m["invariance_to_correct_rate"] == 9 / 16
+    # per case (answers as a share of the case's clean accuracy r, then the asks):
+    # c0 (0.5*2 + 2)/4, c1 (0 + 2)/4, c2 r=0.5 and both casing answers right (1*2 + 2)/4,
+    # c3 r=0 and no clarification: 0
+    assert layer.case_scores == {"c0": 0.75, "c1": 0.5, "c2": 1.0, "c3": 0.0}
+    assert m["invariance_rate"] == 0.5625 and layer.score == 56.2
+    assert m["noise_floor"] == 0.25 and m["noisy_cases"] == ["c2"]
+    # the interval is over the 4 cases (betting CS), not the 16 requests (Wilson)
+    assert layer.interval is not None and layer.interval.n == 4
+    assert layer.interval.method == "betting-cs" and m["interval_method"] == "betting-cs"
+    assert (m["invariance_ci_low"], m["invariance_ci_high"]) == pytest.approx((0.0175, 1.0))
+    assert layer.interval.low == pytest.approx(1.75) and layer.interval.high == 100.0
+    assert str(layer.grade_range) == "A–F" and "4 independent cases" in layer.note
     assert m["clean_accuracy"] == 0.75  # c3 is wrong when clean
     assert m["perturbed_accuracy"] == 4 / 8  # answer rows only (casing)
     assert m["pdr"] == pytest.approx(1 - 0.5 / 0.75)
@@ -77,17 +94,27 @@ def test_metric_arithmetic_on_known_numbers() -> None:
     assert [r["variant"] for r in layer.details["perturbations"]] == [
         "casing@3", "casing@1", "empty@1", "empty@3"]  # worst first, ties by name
     c1, c3 = rows["casing@1"], rows["casing@3"]
-    assert (c1["invariance_rate"], c1["accuracy"], c1["n"]) == (0.75, 0.5, 4)
+    assert (c1["invariance_rate"], c1["accuracy"], c1["n"]) == (0.5, 0.5, 4)
+    assert c1["invariance_to_clean"] == 0.75 and c3["invariance_to_clean"] == 0.5
     assert c1["pdr"] == pytest.approx(1 / 3) and c3["pdr"] == pytest.approx(1 / 3)
-    assert (c1["ci_low"], c1["ci_high"]) == pytest.approx((0.30064, 0.95441), abs=1e-4)
-    assert (c3["invariance_rate"], c3["error_rate"], c3["empty_rate"]) == (0.5, 0.25, 0.25)
+    assert (c1["ci_low"], c1["ci_high"]) == pytest.approx((0.15004, 0.84996), abs=1e-4)
+    assert (c3["invariance_rate"], c3["error_rate"], c3["empty_rate"]) == (0.25, 0.25, 0.25)
+    # against the noise floor: casing@1 breaks 50% of answers where 25% move unperturbed
+    assert (c1["break_rate"], c1["noise_floor"], c1["beyond_noise"], c1["breaks"]) == (
+        0.5, 0.25, 0.25, True)
+    assert rows["empty@1"]["beyond_noise"] is None
     assert c3["errors"] == {"http_5xx": 1}
     assert rows["empty@1"]["pdr"] is None and rows["empty@1"]["clarification_rate"] == 0.75
     assert c1["clarification_rate"] is None and c1["mean_similarity"] == 1.0  # c3 identical
 
     checks = {c.name: c for c in layer.checks}
-    assert checks["input_resilience.invariance"].passed is False
+    inv = checks["input_resilience.invariance"]
+    assert inv.passed is False and inv.value == 0.5625 and inv.decided is False  # open
+    assert inv.interval is not None and inv.interval.n == 4 and inv.interval.high == 1.0
+    assert "noise floor 25%" in inv.message and "to a correct one 56%" in inv.message
     assert checks["input_resilience.crashes"].passed is False
+    assert checks["input_resilience.crashes"].decided is True  # a crash seen is a crash
+    assert checks["input_resilience.health_after"].decided is False  # none seen: open
     assert checks["input_resilience.crashes"].cases == ["c0/casing@3"]
     assert "http_5xx x1" in checks["input_resilience.crashes"].message
     assert checks["input_resilience.clarification"].value == 0.75
@@ -114,7 +141,10 @@ def test_pdr_is_none_when_clean_accuracy_is_zero() -> None:
     layer = outcome.scorecard.layers[2]
     row = layer.details["perturbations"][0]
     assert row["pdr"] is None and layer.metrics["pdr"] is None  # undefined, never NaN
-    assert row["invariance_rate"] == 1.0  # consistently wrong = identical answers
+    # consistently wrong: identical answers, so invariant to the clean answer, but there is no
+    # correct answer to keep: invariance to a correct answer (the score) is 0
+    assert row["invariance_to_clean"] == 1.0 and layer.metrics["invariance_to_clean_rate"] == 1.0
+    assert row["invariance_rate"] == 0.0 and layer.score == 0.0
     names = {c.name for c in layer.checks}
     assert names == {"input_resilience.invariance", "input_resilience.crashes"}
 

@@ -114,6 +114,15 @@ def test_instrumented_app_passes(llm_server: str, tmp_path: Path, app_factory: o
     fault = m["fault_detection"]
     assert fault["otlp_noticed"] == 2 and fault["prometheus_noticed"] == 2
     assert fault["target_errors"] == 2  # the app answered 502 while its LLM failed
+    # instrumentation is deterministic: exact; fault visibility is a rate over 2 requests
+    checks = {c.name: c for c in layer.checks}
+    assert checks["observability.spans"].interval.method == "exact"  # type: ignore[union-attr]
+    assert checks["observability.spans"].decided is True
+    seen = checks["observability.fault_detection"]
+    assert seen.interval is not None and seen.interval.method == "betting-cs"
+    assert seen.interval.n == 2 and seen.decided is False  # 2 of 2 seen: not yet "always"
+    assert layer.interval is not None and layer.interval.high == 100.0
+    assert layer.interval.low < 100.0 and layer.interval.n == 2
     for req in layer.details["requests"]:
         assert set(req["attributes"].values()) == {"present"}
         assert req["correlated"] and len(req["trace_ids"]) == 1 and req["spans"] == 2
@@ -136,6 +145,7 @@ def test_uninstrumented_twin_fails(llm_server: str, tmp_path: Path, app_factory:
     assert by_name["observability.prometheus.present.requests"].passed is False
     assert "HTTP 404" in by_name["observability.prometheus.present.requests"].message
     assert by_name["observability.fault_detection"].passed is False
+    assert by_name["observability.fault_detection"].decided is True  # unseen: a fact
     assert layer.metrics["fault_detection"]["target_errors"] == 2  # the fault did happen
     clean = [r for r in store.cases(outcome.run_id) if r["variant"] == "clean"]
     assert len(clean) == 3 and all(r["error_class"] is None for r in clean)

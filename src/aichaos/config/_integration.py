@@ -38,6 +38,9 @@ class ToxicSpec(Strict):
         attributes: type-specific attributes (units in ``docs/proxy.md``).
         fallback: another dependency that should take the traffic while this toxic fires
             (failover, scenario S03); the suite checks it saw requests.
+        tags: send under this toxic only the golden cases carrying one of these tags (the
+            cases that need its dependency, e.g. ``[order-status]`` for a CRM fault), up to
+            the layer's ``limit``; empty: the layer's first ``limit`` cases.
     """
 
     dependency: str
@@ -48,6 +51,9 @@ class ToxicSpec(Strict):
     attributes: dict[str, Any] = Field(default_factory=dict)
     fallback: str | None = Field(
         None, description="dependency expected to receive traffic while this toxic fires")
+    tags: list[str] = Field(
+        default_factory=list, description="only cases with one of these tags (those that "
+        "need this dependency); empty: the layer's first `limit` cases")
 
     def proxy_spec(self, name: str) -> dict[str, Any]:
         """The Toxiproxy-shaped mapping the chaos proxy takes, named ``name``."""

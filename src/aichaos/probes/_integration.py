@@ -2,9 +2,11 @@
 
 For each toxic of ``layers.integration.toxics`` the suite adds it to the chaos proxy in front
 of its dependency (registering a rollback that removes it), sends the first ``limit`` golden
-cases (variant = toxic name), removes the toxic, and sends them again (variant
-``<toxic>.recovery``) to measure recovery. A control pass without any toxic comes first
-(Principles of Chaos: control vs experimental group). Requests are sent one at a time so every
+cases (variant = toxic name; with the toxic's ``tags``, the first ``limit`` cases carrying one
+of them: the cases that need its dependency, so a CRM fault meets order-status questions),
+removes the toxic, and sends them again (variant ``<toxic>.recovery``) to measure recovery. A
+control pass without any toxic, over every case some toxic uses, comes first (Principles of
+Chaos: control vs experimental group). Requests are sent one at a time so every
 upstream call the proxy sees can be attributed to the user request in flight (retry
 amplification, Retry-After gaps, silent data loss).
 
@@ -28,6 +30,15 @@ with any hang, or after which the target did not recover within ``recovery_timeo
 0 (a hung request holds a worker; an unrecovered target fails every later user); a failed
 check of the toxic's own (ignoring Retry-After, retrying an exhausted quota) or a failover
 that never happened caps the toxic at 50.
+
+Intervals (:mod:`aichaos.probes._verdicts`): per toxic, the betting confidence sequence
+(Waudby-Smith & Ramdas 2023) over its cases' outcome scores (1 survived, 0 not; one request
+per case under the fault); the penalties above map the interval's ends as they map the
+point. The layer's interval is the mean of the toxics' intervals, each taken at confidence
+``1 - 0.05 / k`` for ``k`` exercised toxics (Bonferroni), so all hold together with 95 %
+probability and their mean bounds the mean score; its ``n`` is the number of distinct cases.
+Recovery, retry amplification, failover and the toxics' own checks are counts of what
+happened in this run: labelled ``exact``.
 """
 
 from __future__ import annotations
@@ -50,8 +61,10 @@ from aichaos.faults import Toxic, build_toxic
 from aichaos.faults._judgement import OUTCOMES as _OUTCOMES
 from aichaos.faults._llm import RateLimit
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
+from aichaos.probes._integration_verdicts import Penalty, layer_interval, toxic_interval
 from aichaos.probes._streams import with_stream_budgets
 from aichaos.probes._summary import reproduce_command
+from aichaos.probes._verdicts import attach, attach_exact, case_caution
 from aichaos.proxy import ChaosProxy, TrafficRecord
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import build_scorer
@@ -172,6 +185,9 @@ class _ToxicRun:
     recovery: list[Observation] = field(default_factory=list)
     window: tuple[float, float] = (0.0, 0.0)
     recovery_s: float | None = None
+    #: the control group's upstream calls per request to this toxic's dependency, over
+    #: this toxic's cases (None without a control pass)
+    base: float | None = None
 
 
 @suites.register("integration", summary="dependency faults via the chaos proxy: degradation, "
@@ -191,14 +207,22 @@ class IntegrationSuite(ProbeSuite):
         self.config = config or IntegrationLayer()
         self._patterns = [re.compile(p, re.IGNORECASE) for p in self.config.fallback_patterns]
 
-    def _cases(self, ctx: SuiteContext) -> list[Case]:
-        return ctx.cases[: self.config.limit] if self.config.limit else ctx.cases
+    def _cases(self, ctx: SuiteContext, spec: ToxicSpec | None = None) -> list[Case]:
+        """The cases sent under ``spec`` (its tags, else all), the first ``limit`` of them."""
+        pool = ctx.cases if spec is None or not spec.tags else [
+            c for c in ctx.cases if set(c.tags) & set(spec.tags)]
+        return pool[: self.config.limit] if self.config.limit else pool
+
+    def _union(self, ctx: SuiteContext) -> list[Case]:
+        """Every case some toxic uses, in dataset order (the control group)."""
+        used = {c.id for spec in self.config.toxics for c in self._cases(ctx, spec)}
+        return [c for c in ctx.cases if c.id in used]
 
     def planned_count(self, ctx: SuiteContext) -> int | None:
-        n = len(self._cases(ctx))
         agents = self._agents()
         extra = agents.planned_count(ctx) or 0 if agents is not None else 0
-        return n * (int(self.config.control) + 2 * len(self.config.toxics)) + extra
+        control = len(self._union(ctx)) if self.config.control else 0
+        return control + sum(2 * len(self._cases(ctx, s)) for s in self.config.toxics) + extra
 
     def _agents(self) -> ProbeSuite | None:
         """The agent task suite of ``agents`` (:class:`aichaos.agents.AgentTaskSuite`, of a
@@ -232,19 +256,21 @@ class IntegrationSuite(ProbeSuite):
         if not experiment.dependencies:
             raise ConfigError("layers.integration: needs `dependencies:` (the chaos proxy sits "
                               "in front of each), the experiment has none")
-        self._named(set(experiment.dependencies))
+        self._named(set(experiment.dependencies), cases)
 
     def _validate(self, ctx: SuiteContext) -> tuple[ChaosProxy, list[tuple[ToxicSpec, str]]]:
         if ctx.proxy is None:
             raise ConfigError("layers.integration: needs `dependencies:` (the chaos proxy sits "
                               "in front of each), the experiment has none")
-        return ctx.proxy, self._named(set(ctx.proxy.proxies))
+        return ctx.proxy, self._named(set(ctx.proxy.proxies), ctx.cases)
 
-    def _named(self, dependencies: set[str]) -> list[tuple[ToxicSpec, str]]:
-        """Each toxic with its unique name; checks types, attributes and dependencies.
+    def _named(self, dependencies: set[str], cases: list[Case] | None = None
+               ) -> list[tuple[ToxicSpec, str]]:
+        """Each toxic with its unique name; checks types, attributes, dependencies and tags.
 
         Raises:
-            ConfigError: no toxic, an unknown dependency, or a toxic that does not build.
+            ConfigError: no toxic, an unknown dependency, a toxic that does not build, or
+                tags that no case of the dataset carries.
         """
         where = "layers.integration"
         if not self.config.toxics:
@@ -256,6 +282,11 @@ class IntegrationSuite(ProbeSuite):
                 if dep is not None and dep not in dependencies:
                     raise ConfigError(f"{where}.toxics[{i}].{key}: unknown dependency {dep!r}; "
                                       f"known: {', '.join(known)}")
+            if spec.tags and cases is not None and not any(
+                    set(c.tags) & set(spec.tags) for c in cases):
+                raise ConfigError(f"{where}.toxics[{i}].tags: no case of the dataset has tag "
+                                  f"{' or '.join(map(repr, spec.tags))}; nothing would be "
+                                  "sent under this toxic")
             base = spec.name or f"{spec.type}_{spec.stream}"
             used[base] += 1
             name = base if used[base] == 1 else f"{base}_{used[base]}"
@@ -277,23 +308,25 @@ class IntegrationSuite(ProbeSuite):
 
     async def _run_golden(self, ctx: SuiteContext) -> LayerResult:
         proxy, named = self._validate(ctx)
-        cases = self._cases(ctx)
         sub = dataclasses.replace(ctx, target=_Deadline(ctx.target, self.config.timeout_s))
         try:
             control: dict[str, CaseResult] = {}
-            calls_before = {}
+            spans: dict[str, tuple[float, float]] = {}
             if self.config.control:
-                t0 = time.time()
-                for case in cases:
+                for case in self._union(ctx):
+                    t0 = time.time()
                     control[case.id] = await self._send(sub, case, "control", "control")
-                span = (t0, time.time())
-                calls_before = {d: proxy.traffic.count(proxy=d, since=span[0], until=span[1])
-                                / len(cases) for d in proxy.proxies}
-            runs = [await self._one_toxic(sub, proxy, spec, name, cases, control)
-                    for spec, name in named]
+                    spans[case.id] = (t0, time.time())
+            runs = [await self._one_toxic(sub, proxy, spec, name, self._cases(ctx, spec),
+                                          control) for spec, name in named]
         finally:
             ctx.observed, ctx.errors = sub.observed, sub.errors
         await asyncio.sleep(0.05)  # let released requests finish and reach the traffic log
+        for run in runs:
+            windows = [spans[o.result.case_id] for o in run.fault if o.result.case_id in spans]
+            if windows:
+                run.base = sum(proxy.traffic.count(proxy=run.spec.dependency, since=a, until=b)
+                               for a, b in windows) / len(windows)
         for run in runs:
             for o in run.fault:
                 o.calls = proxy.traffic.query(proxy=run.spec.dependency, since=o.start,
@@ -302,7 +335,7 @@ class IntegrationSuite(ProbeSuite):
         leftover = [t.name for p in proxy.proxies.values() for t in p.toxics.values()
                     if t.name in {n for _, n in named}]
         return await system_checks(ctx, await with_stream_budgets(  # _streams.py, system/
-            ctx, self.config, self._score(ctx, proxy, runs, calls_before, leftover)))
+            ctx, self.config, self._score(ctx, proxy, runs, leftover)))
 
     async def _send(self, ctx: SuiteContext, case: Case, variant: str, phase: str) -> CaseResult:
         item = ctx.plan(case, variant, phase=phase, headers=NO_CACHE)
@@ -359,8 +392,8 @@ class IntegrationSuite(ProbeSuite):
 
     # ------------------------------------------------------------------ scoring
 
-    def _toxic_checks(self, run: _ToxicRun, proxy: ChaosProxy,
-                      calls_before: dict[str, float]) -> tuple[dict[str, Any], list[Check]]:
+    def _toxic_checks(self, run: _ToxicRun, proxy: ChaosProxy
+                      ) -> tuple[dict[str, Any], list[Check]]:
         cfg, t, name = self.config, run.toxic, run.toxic.name
         n = len(run.fault)
         counts = Counter(o.outcome for o in run.fault)
@@ -372,7 +405,7 @@ class IntegrationSuite(ProbeSuite):
         upstream = proxy.traffic.count(proxy=run.spec.dependency, since=run.window[0],
                                        until=run.window[1])
         per_request = upstream / n if n else 0.0
-        base = calls_before.get(run.spec.dependency)
+        base = run.base
         amplification = per_request / base if base else None
         kinds = Counter(o.kind for o in run.fault if o.kind)
         silent_calls = sum(len([c for c in o.calls if (c.status or 0) >= 400 or c.error])
@@ -397,16 +430,25 @@ class IntegrationSuite(ProbeSuite):
         if not t.fired:  # nothing reached the fault: no verdict on it, and say so plainly
             m["score"], m["penalties"] = None, []
             unit = "calls" if t.fires_per_request else "connections"
-            return m, [Check(
-                f"integration.{name}.exercised", False, 0.0, "> 0", "fired",
-                f"fault not exercised: {condition(t)} never fired; {run.spec.dependency!r} "
-                f"saw {upstream} {unit} in {n} requests (a response cache, or a path that "
-                "does not use this dependency?); no verdict on this fault", bad_ids)]
+            why = (f"fault not exercised: {condition(t)} never fired; {run.spec.dependency!r} "
+                   f"saw {upstream} {unit} in {n} requests (a response cache, or a path that "
+                   "does not use this dependency? give the toxic `tags:` naming the cases "
+                   "that need it); no verdict on this fault")
+            return m, [attach_exact(Check(f"integration.{name}.exercised", False, 0.0, "> 0",
+                                          "fired", why, bad_ids, not_measured=why))]
         checks = [Check(f"integration.{name}.success_rate", rate >= cfg.min_success_rate, rate,
                         f">= {cfg.min_success_rate:g}", "ratio",
                         f"{survived}/{n} succeeded under "
                         f"{condition(t)} ({summary}; fired {t.fired}x)"
                         + ("; " + "; ".join(findings) if findings else ""), bad_ids)]
+        scores = outcome_scores(run.fault, t.acceptable)
+        verdict = attach(checks[0], scores, cfg.min_success_rate)
+        m["case_scores"] = scores
+        if verdict is not None:
+            i = verdict.interval
+            m.update(ci_low=i.low, ci_high=i.high, cases=i.n, decided=verdict.decided)
+            checks[0].message += (f"; 95% CI {i.low:.2f}-{i.high:.2f} over {i.n} cases "
+                                  f"({'decided' if verdict.decided else 'open'})")
         rec_msg = (f"first correct answer {run.recovery_s:.2f} s after removal; health after "
                    f"{health:.0%}" if run.recovery_s is not None else
                    f"not recovered: no correct answer within {cfg.recovery_timeout_s:g} s of "
@@ -445,13 +487,15 @@ class IntegrationSuite(ProbeSuite):
         elif penalties:
             score = min(score, 50.0)
         m["score"], m["penalties"] = round(score, 1), penalties
+        for check in checks[1:]:  # counts of what happened in this run
+            attach_exact(check)
         return m, checks
 
     def _score(self, ctx: SuiteContext, proxy: ChaosProxy, runs: list[_ToxicRun],
-               calls_before: dict[str, float], leftover: list[str]) -> LayerResult:
+               leftover: list[str]) -> LayerResult:
         rows, checks, failing = [], [], []
         for run in runs:
-            row, toxic_checks = self._toxic_checks(run, proxy, calls_before)
+            row, toxic_checks = self._toxic_checks(run, proxy)
             rows.append(row)
             checks += toxic_checks
             for o in [*run.fault, *run.recovery]:
@@ -475,19 +519,39 @@ class IntegrationSuite(ProbeSuite):
                                note="not measured: no fault was exercised (no toxic fired)",
                                details={"faults": rows})
         mean_rate = statistics.fmean(r["success_rate"] for r in measured)
+        rate_iv, score_iv = [], []
+        for row in measured:
+            rate, sc = toxic_interval(row["case_scores"], Penalty(
+                zero=bool(row["outcomes"]["hang"]) or not row["recovered"],
+                cap=0.5 if row["penalties"] else None), len(measured))
+            row["score_ci_low"], row["score_ci_high"] = sc.low * 100, sc.high * 100
+            rate_iv.append(rate)
+            score_iv.append(sc)
+        per_case: dict[str, list[float]] = {}
+        for row in measured:
+            for case, v in row["case_scores"].items():
+                per_case.setdefault(case, []).append(v)
+        layer_iv = layer_interval(score_iv, len(per_case))
+        rate_layer = layer_interval(rate_iv, len(per_case))
         total = sum(r["requests"] for r in rows) or 1
         all_counts = {k: sum(r["outcomes"][k] for r in rows) for k in OUTCOMES}
         unrecovered = [r["toxic"] for r in measured if not r["recovered"]]
         cfg = self.config
+        ri = rate_layer.interval
+        overall = Check("integration.success_rate", mean_rate >= cfg.min_success_rate,
+                        mean_rate, f">= {cfg.min_success_rate:g}", "ratio",
+                        f"mean success rate under {len(measured)} exercised faults: "
+                        f"{mean_rate:.0%} (95% CI {ri.low:.2f}-{ri.high:.2f}, {len(per_case)} "
+                        "cases)", interval=ri,
+                        decided=rate_layer.decided(cfg.min_success_rate))
         checks += [
-            Check("integration.success_rate", mean_rate >= cfg.min_success_rate, mean_rate,
-                  f">= {cfg.min_success_rate:g}", "ratio",
-                  f"mean success rate under {len(measured)} exercised faults: {mean_rate:.0%}"),
-            Check("integration.recovered", not unrecovered, len(measured) - len(unrecovered),
-                  f"== {len(measured)}", "toxics",
-                  "recovered after every fault" if not unrecovered else
-                  f"not recovered after: {', '.join(unrecovered)}"),
-            rollback,
+            overall,
+            attach_exact(Check(
+                "integration.recovered", not unrecovered, len(measured) - len(unrecovered),
+                f"== {len(measured)}", "toxics",
+                "recovered after every fault" if not unrecovered else
+                f"not recovered after: {', '.join(unrecovered)}")),
+            attach_exact(rollback),
         ]
         metrics: dict[str, Any] = {
             "success_rate": mean_rate, "toxics": len(rows), "exercised": len(measured),
@@ -502,5 +566,21 @@ class IntegrationSuite(ProbeSuite):
                           if isinstance(r.get("retry_amplification"), int | float)]
         if amplifications:
             ctx.facts["retry_amplification"] = max(amplifications)
+        metrics.update(score_ci_low=layer_iv.interval.low * 100,
+                       score_ci_high=layer_iv.interval.high * 100, cases=len(per_case),
+                       interval_method=layer_iv.interval.method)
         failing.sort(key=lambda f: ("recovery" in f.variant, f.variant))
-        return LayerResult(3, score, metrics, checks, failing[:50], details={"faults": rows})
+        layer = LayerResult(3, score, metrics, checks, failing[:50], details={"faults": rows},
+                            interval=layer_iv.scaled(), grade_range=layer_iv.grade_range,
+                            case_scores={k: sum(v) / len(v) for k, v in per_case.items()})
+        case_caution(layer, len(per_case))
+        return layer
+
+
+def outcome_scores(observations: list[Observation], acceptable: tuple[str, ...] | list[str]
+                   ) -> dict[str, float]:
+    """Case id -> share of that case's requests under the fault with an acceptable outcome."""
+    by: dict[str, list[bool]] = {}
+    for o in observations:
+        by.setdefault(o.result.case_id, []).append(o.outcome in acceptable)
+    return {k: sum(v) / len(v) for k, v in by.items()}

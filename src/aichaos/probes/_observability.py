@@ -11,6 +11,17 @@ noticed (error spans or a rising error counter).
 
 Score = telemetry coverage x 100: the mean, over the measured components (spans, metrics,
 Prometheus, fault detection), of each component's share of passed checks.
+
+Intervals (:mod:`aichaos.probes._verdicts`): whether the target exports GenAI spans, links
+them into one trace, sets the required attributes, emits the GenAI metrics and counts
+requests in Prometheus is a property of its instrumentation, deterministic: those checks
+and components are labelled ``exact`` (their value, no invented sampling error). Whether an
+injected fault becomes visible is a rate over the fault requests (each request one case):
+it gets the betting confidence sequence (Waudby-Smith & Ramdas 2023) over them, and a fault
+that went unseen decides the check as failed. The layer's interval is the mean of the
+components' intervals (only one of them random, so no multiplicity correction); its ``n``
+is the number of fault requests. A component that could not be exercised is a check with
+``not_measured`` set, never a pass.
 """
 
 from __future__ import annotations
@@ -25,8 +36,9 @@ from aichaos._events import CaseResult, ReceiverStarted
 from aichaos.config import ObservabilityLayer, ScorerSpec
 from aichaos.probes._base import ProbeSuite, SuiteContext, suites
 from aichaos.probes._summary import failing_cases, latency_metrics
-from aichaos.results import Check, LayerResult
-from aichaos.scoring import build_scorer
+from aichaos.probes._verdicts import attach, attach_exact
+from aichaos.results import Check, GradeRange, Interval, LayerResult
+from aichaos.scoring import build_scorer, exact
 from aichaos.targets import NO_CACHE
 from aichaos.telemetry import (
     OtlpReceiver,
@@ -183,6 +195,9 @@ class ObservabilitySuite(ProbeSuite):
             got = check_requests(rx.spans[spans_before:], windows, cfg.required_attributes,
                                  cfg.clock_skew_s)
             otlp_noticed = sum(1 for t in got if t.error_spans)
+            seen_by_otlp = [bool(t.error_spans) for t in got]
+        else:
+            seen_by_otlp = [False] * n
         prom_noticed = 0
         after = await self._scrape()
         if before is not None and after is not None:
@@ -190,7 +205,14 @@ class ObservabilitySuite(ProbeSuite):
                                    client_mean_latency_s=None,
                                    names=SeriesNames(**cfg.prometheus_names.model_dump()))
             prom_noticed = int(min(report.errors_delta or 0, n))
+        # per fault request (one case each), by the source that saw more (as ``coverage``):
+        # its error spans, or the Prometheus counter (which cannot say which request; its
+        # first ``prom_noticed`` are credited)
+        seen = seen_by_otlp if otlp_noticed >= prom_noticed else [k < prom_noticed
+                                                                   for k in range(n)]
+        per_request = {f"{w.case_id}#{k}": float(seen[k]) for k, w in enumerate(windows)}
         return {"measured": True, "dependency": dep, "requests": n,
+                "per_request": per_request,
                 "otlp_noticed": otlp_noticed, "prometheus_noticed": prom_noticed,
                 "coverage": max(otlp_noticed, prom_noticed) / n if n else 0.0,
                 "target_errors": sum(1 for r in results if r.error_class),
@@ -229,6 +251,10 @@ class ObservabilitySuite(ProbeSuite):
                       f"attribute" + (f"; missing: {', '.join(missing)}" if missing else ""),
                       [r.case_id for r in requests if r not in complete]),
             ]
+            if not requests:  # nothing was sent, so nothing could be exported
+                for check in checks:
+                    check.passed, check.value = False, None
+                    check.not_measured = "no request was sent to look for its telemetry"
             present = [m for m in metric_checks if m.status != "missing"]
             components["metrics"] = (len(present) / len(metric_checks)) if metric_checks else 0.0
             for m in metric_checks:
@@ -247,29 +273,62 @@ class ObservabilitySuite(ProbeSuite):
                 checks.append(Check(f"observability.prometheus.{name}", ok, float(ok), "true",
                                     "", "ok" if ok else "; ".join(prom.messages)))
             metrics["prometheus"] = {k: v for k, v in asdict(prom).items() if k != "messages"}
+        for check in checks:  # every check so far is a property of the instrumentation
+            attach_exact(check)
         notes = []
+        spread: dict[str, Interval] = {k: exact(v) for k, v in components.items()}
         if fault["measured"]:
             components["fault_detection"] = fault["coverage"]
-            checks.append(Check(
+            detection = Check(
                 "observability.fault_detection", fault["coverage"] >= 1.0, fault["coverage"],
                 "== 1", "ratio",
                 f"HTTP 500 injected into {fault['dependency']} for {fault['requests']} "
                 f"requests: error spans for {fault['otlp_noticed']}, Prometheus error counter "
-                f"+{fault['prometheus_noticed']}"))
+                f"+{fault['prometheus_noticed']}")
+            verdict = attach(detection, fault["per_request"], 1.0)
+            if verdict is not None:
+                spread["fault_detection"] = verdict.interval
+                # an injected fault that went unseen is a fact: the check is decided
+                detection.decided = detection.decided or fault["coverage"] < 1.0
+            checks.append(detection)
             metrics["fault_detection"] = {k: v for k, v in fault.items() if k != "results"}
         else:
             notes.append(fault["note"])
+            checks.append(Check("observability.fault_detection", False, None, "== 1", "ratio",
+                                fault["note"], not_measured=fault["note"]))
         warnings = alias_warnings(requests, metric_checks)
         notes += warnings
         if not components:
             return LayerResult(5, None, metrics, checks, note="not measured: OTLP receiver "
                                "disabled and no prometheus_url")
         coverage = sum(components.values()) / len(components)
+        interval = _layer_interval(spread)
         metrics.update({"telemetry_coverage": coverage, "components": components,
+                        "component_intervals": {k: asdict(v) for k, v in spread.items()},
                         "cases": len(results) + len(fault_results),
                         **latency_metrics(results)})
         return LayerResult(5, round(coverage * 100, 1), metrics, checks,
                            failing_cases(ctx.run_id, results), note="; ".join(notes),
                            details={"requests": [asdict(r) for r in requests],
-                                    "alias_warnings": warnings})
+                                    "alias_warnings": warnings},
+                           interval=interval,
+                           grade_range=GradeRange.of(interval.low, interval.high),
+                           case_scores=dict(fault["per_request"]) if fault["measured"]
+                           else None)
+
+
+def _layer_interval(components: dict[str, Interval]) -> Interval:
+    """The mean of the components' intervals on the 0-100 scale (module docstring).
+
+    ``exact`` when every component is deterministic; otherwise the random component's method
+    and level, with its ``n`` (the fault requests).
+    """
+    k = len(components)
+    low = 100 * sum(i.low for i in components.values()) / k
+    high = 100 * sum(i.high for i in components.values()) / k
+    random = [i for i in components.values() if i.method != "exact"]
+    if not random:
+        return Interval(low, high, "exact", 1.0, None)
+    return Interval(low, high, f"exact + {random[0].method} (fault detection)",
+                    random[0].level, random[0].n)
 
