@@ -9,9 +9,11 @@ A step at offered rate ``lambda`` on a system of capacity ``mu`` is *overloaded*
    completes a Poisson count of requests in the window (Burke's theorem for M/M/c; the
    asymptotic count variance of any stable queue equals the arrivals'), whose mean is the
    number scheduled, less the requests the window started without: ``E = N (1 - max(0, L - w)
-   / T)`` for ``N`` scheduled in a window of ``T`` s after ``w`` s of warm-up, ``L`` the base
-   step's median latency. An overloaded system completes at most ``mu T = E / 1.25``. The
-   step's *successful* completions ``C`` (a 429 is not throughput) are tested:
+   / T)`` for ``N`` scheduled in a window of ``T`` s after ``w`` s of warm-up, ``L`` the
+   shortest latency of the step's first 10 requests (sent to a nearly idle system, so about
+   the service time, whatever the load later in the step). An overloaded system completes
+   at most ``mu T = E / 1.25``. The step's *successful* completions ``C`` (a 429 is not
+   throughput) are tested:
    ``overloaded`` when ``P(X <= C | Poisson(E)) <= 0.01``; ``sustained`` when
    ``P(X >= C | Poisson(E / 1.25)) <= 0.05`` (C rules a 1.25x overload out). A flagged
    shortfall must also leave ``C < 0.9 E`` (``throughput_ratio``, a practical floor: a
@@ -122,12 +124,20 @@ def rate_test(completed: int, expected: float, alpha: float = RATE_ALPHA,
     return RateTest(completed, expected, p, rate_power(expected, alpha), verdict)
 
 
-def expected_completions(step: StepResult, lead_s: float | None) -> float:
+def first_latency(step: StepResult, k: int = 10) -> float | None:
+    """Shortest latency of the step's first ``k`` scheduled requests, s (None: no samples)."""
+    first = sorted(step.samples)[:k]
+    return min(s.latency_s for s in first) if first else None
+
+
+def expected_completions(step: StepResult, lead_s: float | None = None) -> float:
     """E of the throughput test: scheduled requests, less those a window that starts empty
-    could not complete (``lead_s``: the base step's median latency, s)."""
+    could not complete (``lead_s``: the service time, s; default :func:`first_latency`)."""
     n = step.scheduled
     if not step.duration_s or not n:
         return 0.0
+    if lead_s is None:
+        lead_s = first_latency(step)
     lead = max(0.0, (lead_s or 0.0) - step.warmup_s)
     return n * max(0.5, 1 - lead / step.duration_s)
 
@@ -196,7 +206,8 @@ def judge_step(step: StepResult, service: Sequence[float], *, lead_s: float | No
         step: the finished step (its ``samples`` feed the trend test).
         service: service times for the trend's calibration (:func:`service_sample` of the
             base step), s; empty: no trend test.
-        lead_s: the base step's median latency, s (:func:`expected_completions`).
+        lead_s: the service time, s (:func:`expected_completions`; default: from the step's
+            first requests).
         trend: False skips the trend test (the throughput test alone).
         seed: the calibration's seed.
         ratio: the throughput test's practical floor (:func:`rate_test`).

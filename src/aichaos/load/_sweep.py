@@ -182,7 +182,7 @@ async def run_sweep(
         first = sweep.steps[0]
         verdict = await asyncio.to_thread(
             judge_step, step, service_sample(first) if judge else [],
-            lead_s=first.p("e2e", 50), trend=judge, seed=spec.seed + i,
+            trend=judge, seed=spec.seed + i,
             ratio=rule.throughput_ratio)
         step.overload = {**verdict.to_dict(), "sizing": sizing.to_dict()}
         mark_saturation(sweep, rule)
