@@ -149,6 +149,24 @@ def service_sample(step: StepResult) -> list[float]:
     return ok or [s.latency_s for s in step.samples if s.latency_s > 0]
 
 
+_CALIBRATIONS: dict[tuple[float, float, tuple[float, ...], int], tuple[float, float, float]] = {}
+
+
+def _calibration(rate: float, window: float, service: Sequence[float],
+                 seed: int) -> tuple[float, float, float]:
+    """:func:`aichaos.stats.calibrate`, memoised (a sweep, a benchmark and a power test judge
+    many steps of one size against one base step)."""
+    key = (round(rate, 9), round(window, 9), tuple(service), seed)
+    hit = _CALIBRATIONS.get(key)
+    if hit is None:
+        from aichaos.stats import calibrate
+
+        if len(_CALIBRATIONS) > 256:
+            _CALIBRATIONS.clear()
+        hit = _CALIBRATIONS[key] = calibrate(rate, window, service, sims=SIMS, seed=seed)
+    return hit
+
+
 def _trend_window(rate: float, duration: float) -> float:
     return min(duration, TREND_MAX_REQUESTS / rate) if rate > 0 else duration
 
@@ -158,9 +176,7 @@ def trend_power(rate: float, duration: float, service: Sequence[float], *,
     """Simulated power of the trend test at a 1.25x overload (0 without service times)."""
     if not service or rate <= 0:
         return 0.0
-    from aichaos.stats import calibrate
-
-    return calibrate(rate, _trend_window(rate, duration), service, sims=SIMS, seed=seed)[2]
+    return _calibration(rate, _trend_window(rate, duration), service, seed)[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +243,7 @@ def judge_step(step: StepResult, service: Sequence[float], *, lead_s: float | No
         from aichaos.stats import step_trend
 
         st = step_trend([s.send_s for s in inside], [s.latency_s for s in inside], rate,
-                        window, service, sims=SIMS, seed=seed)
+                        window, service, calibration=_calibration(rate, window, service, seed))
         kw = {"trend_slope": None if math.isnan(st.slope) else st.slope,
               "trend_null_q95": st.null_q95, "trend_alt_q05": st.alt_q05,
               "trend_power": st.power, "trend_verdict": st.verdict, "trend_window_s": window}
