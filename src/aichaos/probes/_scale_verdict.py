@@ -96,8 +96,10 @@ def step_power_line(steps: list[StepResult]) -> str:
 def saturation_check(capacity: Capacity, required: float | None, source: str, where: str,
                      steps: list[StepResult], ids: list[str]) -> Check:
     """``scale.saturation`` with the capacity's interval and decided flag (module doc)."""
-    interval = Interval(capacity.low, capacity.high, capacity.method, 0.95,
-                        sum(s.scheduled for s in steps))
+    # a one-sided interval [low, inf) (no step overloaded) has no Interval form: the check
+    # carries none, its message and the layer's metrics give the low end
+    interval = None if math.isinf(capacity.high) else Interval(
+        capacity.low, capacity.high, capacity.method, 0.95, sum(s.scheduled for s in steps))
     bracket = (f"capacity {capacity.point:.3g} req/s, 95 % interval [{capacity.low:.3g}, "
                + ("inf" if math.isinf(capacity.high) else f"{capacity.high:.3g}") + "]")
     powers = f"steps: {step_power_line(steps)}"
