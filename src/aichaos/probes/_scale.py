@@ -218,9 +218,11 @@ class ScaleSuite(ProbeSuite):
                 publish(p.result)
 
         def publish(s: StepResult) -> None:  # a finished step, overload tests done
+            o = s.overload or {}
             ctx.bus.publish(LoadStepFinished(ctx.run_id, s.index, len(plan.rates_rps),
                                              s.offered_rps, s.achieved_rps, s.goodput_rps,
-                                             s.p("e2e", 95), s.error_rate, s.saturated))
+                                             s.p("e2e", 95), s.error_rate, s.saturated,
+                                             str(o.get("step_verdict", "")), o.get("power")))
 
         # engine: ray runs the load from Ray actors (aichaos.probes._scale_engine)
         engine = scale_engine(self.config, ctx.experiment.target)
