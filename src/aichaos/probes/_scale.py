@@ -84,6 +84,7 @@ from aichaos.load import (
     ContextProbeResult,
     LoadProgress,
     QueueBehaviour,
+    SaturationScraper,
     ScalePlan,
     StepResult,
     SweepResult,
@@ -98,7 +99,7 @@ from aichaos.load import (
     service_sample,
     sustained_capacity,
 )
-from aichaos.load._signals import SaturationScraper
+from aichaos.load._overload import LAG_WARN_S
 from aichaos.probes._base import MIN_FIRM_SAMPLE, ProbeSuite, SuiteContext, suites
 from aichaos.probes._scale_engine import (
     annotate_engine,
@@ -357,6 +358,14 @@ class ScaleSuite(ProbeSuite):
             metrics["context_silent_truncation"] = context.silent_truncation
             metrics["context_verdicts"] = ", ".join(f"{c.fraction:g}: {c.verdict}"
                                                     for c in context.cases)
+        lagged = [(s.offered_rps, lag) for s in sweep.steps
+                  if (lag := (s.overload or {}).get("scheduler_lag_p99_s")) is not None
+                  and lag > LAG_WARN_S]
+        if lagged:
+            notes.append("the load generator lagged (scheduler lag p99 "
+                         + ", ".join(f"{lag * 1e3:.0f} ms at {_rate(r)}" for r, lag in lagged)
+                         + f" > {LAG_WARN_S * 1e3:g} ms): part of the latency there may be the "
+                         "client's, not the target's")
         if base.scheduled < MIN_FIRM_SAMPLE:
             notes.append(f"the base step held only {base.scheduled} requests: too few for the "
                          "saturation rule to tell a knee from noise, so the grade is "
