@@ -22,3 +22,18 @@ def test_small_step_that_completed_nothing_is_saturated() -> None:
 def test_count_noise_of_a_small_step_is_not_saturation() -> None:
     # 8 of 10: P(X <= 8 | Poisson(10)) = 0.33, well above the test's 0.01
     assert SaturationRule().reasons(_step(1.0, 10, 10, 8), None) == []
+
+
+def test_samples_travel_with_the_histograms_and_merge_in_send_order() -> None:
+    from aichaos.load import Sample, merge_steps
+
+    a = _step(2.0, 1.0, 2, 2)
+    a.samples = [Sample(0.5, 0.1, 200, None, None), Sample(0.0, 0.2, 429, "http_429", 1.0)]
+    b = _step(2.0, 1.0, 1, 1)
+    b.samples = [Sample(0.25, 0.3, 0, "unfinished", None)]
+    back = StepResult.from_dict(a.to_dict(include_histograms=True))
+    assert back.samples == a.samples
+    assert "samples" not in a.to_dict()  # kept out of the plain report dict
+    merged = merge_steps([back, b], offered_rps=4.0)
+    assert [s.send_s for s in merged.samples] == [0.0, 0.25, 0.5]
+    assert merged.samples[0].retry_after_s == 1.0
