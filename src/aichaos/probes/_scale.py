@@ -368,8 +368,9 @@ class ScaleSuite(ProbeSuite):
                          "client's, not the target's")
         if base.scheduled < MIN_FIRM_SAMPLE:
             notes.append(f"the base step held only {base.scheduled} requests: too few for the "
-                         "saturation rule to tell a knee from noise, so the grade is "
-                         "indicative, not a firm verdict; lengthen duration_s for one")
+                         "overload tests to tell a knee from noise, so the grade is "
+                         "indicative, not a firm verdict; set max_duration_s for steps sized "
+                         "to 0.9 power")
         if sweep.interrupted:
             notes.insert(0, f"interrupted after {len(sweep.steps)} of {len(plan.rates_rps)} "
                             "steps: scored from the finished steps")
