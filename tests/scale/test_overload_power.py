@@ -12,7 +12,7 @@ import numpy as np
 
 from aichaos.load import Sample, StepResult, judge_step, size_step
 
-MU, TRIALS = 10.0, 30
+MU, TRIALS = 10.0, 40
 
 
 def _service(rng: np.random.Generator, n: int) -> np.ndarray:
