@@ -15,7 +15,11 @@ Printed, each beside its target:
       <= 5 % both ways at |p - 0.8| >= delta = 0.05, sigma^2 the case-score variance at p = 0.8
       (design effect of clustering included).
 
-Usage: python benchmarks/verdict_calibration.py [--sims 2000] [--seed 1]
+  (d) layer 6's knee test per step at the step length its power rule picks: flagged share
+      at 0.8x, 1.0x, 1.25x and 2x overload (power at 1.25x and 2x), beside the old
+      "shortfall > 3 sqrt N" rule at the old default 10 s steps.
+
+Usage: python benchmarks/verdict_calibration.py [--sims 2000] [--seed 1] [--knee-only]
 """
 
 from __future__ import annotations
@@ -27,13 +31,12 @@ import time
 import numpy as np
 from scipy import stats
 
+from aichaos.load import Sample, StepResult, judge_step, size_step
 from aichaos.stats import (
     BettingCS,
     SequentialCheck,
     betting_interval,
-    calibrate,
     grade_range,
-    step_trend,
 )
 
 RHO, REPEATS, THRESHOLD, DELTA = 0.3, 3, 0.8, 0.05
@@ -65,8 +68,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--fixed-cases", type=int, default=40,
                     help="n for the fixed-n coverage figure (a)")
+    ap.add_argument("--knee-only", action="store_true", help="run part (d) only")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
+    if args.knee_only:
+        knee(rng)
+        return
     n_fixed = fixed_n_design()
     budget = 2 * n_fixed
     t0 = time.perf_counter()
@@ -137,23 +144,57 @@ def queue(rng: np.random.Generator, rate: float, load: float, duration: float,
     return t, lat
 
 
+def _step(t: np.ndarray, lat: np.ndarray, rate: float, duration: float) -> StepResult:
+    """A measured step as layer 6 sees it: per-request samples, window counts."""
+    done = int(((t + lat) < duration).sum())
+    step = StepResult(index=0, profile="poisson", offered_rps=rate, users=256, warmup_s=0.0,
+                      duration_s=duration, scheduled=int(t.size), window_completed=done,
+                      window_ok=done)
+    step.samples = [Sample(float(a), float(b), 200, None, None)
+                    for a, b in zip(t, lat, strict=True)]
+    return step
+
+
+def _old_rule(step: StepResult) -> bool:
+    """The knee rule layer 6 used before: achieved < 0.9 x scheduled and shortfall > 3 sqrt N."""
+    short = step.scheduled - step.window_completed
+    return (step.achieved_rps < 0.9 * step.scheduled_rps
+            and short > 3 * math.sqrt(step.scheduled))
+
+
 def knee(rng: np.random.Generator, trials: int = 100) -> None:
-    """Layer 6's per-step overload test: flagged share at loads 0.8, 1.0, 1.25 and 2.0."""
-    base = rng.gamma(1 / 0.09, 0.09, 30)  # base-step service times, ~1 s, CV 0.3
-    print("(d) knee test per step (2 servers, service ~1 s): share flagged overloaded; power "
-          "target >= 0.90 at 1.25x, false alarms <= 0.05 at <= 1.0x")
-    for rate, duration in ((1.0, 40.0), (4.0, 40.0), (4.0, 80.0)):
-        cal = calibrate(rate, duration, base, sims=200, seed=1)
-        flagged = {}
+    """Layer 6's per-step overload test (aichaos.load.judge_step: exact Poisson throughput
+    test + calibrated latency trend) at the step length its power rule picks
+    (aichaos.load.size_step, cap 600 s), flagged share at loads 0.8, 1.0, 1.25 and 2.0; and
+    the old rule (shortfall > 3 sqrt N) at the old default 10 s steps."""
+    base = [float(x) for x in rng.gamma(1 / 0.09, 0.09, 30)]  # service times, ~1 s, CV 0.3
+    print("(d) knee test per step (M/G/2 queue, service ~1 s, CV 0.3): share flagged "
+          "overloaded; target >= 0.90 at 1.25x, <= 0.05 at <= 1.0x (union of both tests: "
+          "<= 0.06 by Bonferroni)")
+    for rate in (1.0, 4.0):
+        sizing = size_step(rate, base, min_s=10.0, max_s=600.0)
+        flagged, sustained, old = {}, {}, {}
         for load in (0.8, 1.0, 1.25, 2.0):
-            hits = 0
+            hits = ok = old_hits = 0
             for _ in range(trials):
-                t, lat = queue(rng, rate, load, duration, servers=2)
-                hits += step_trend(t, lat, rate, duration, base, calibration=cal).verdict \
-                    == "overloaded"
-            flagged[load] = hits / trials
-        print(f"    {rate:g} req/s x {duration:g} s: simulated power {cal[2]:.2f}; flagged "
-              + ", ".join(f"{k:g}x {v:.2f}" for k, v in flagged.items()))
+                t, lat = queue(rng, rate, load, sizing.duration_s, servers=2)
+                verdict = judge_step(_step(t, lat, rate, sizing.duration_s), base).verdict
+                hits += verdict == "overloaded"
+                ok += verdict == "sustained"
+                t10, lat10 = queue(rng, rate, load, 10.0, servers=2)
+                old_hits += _old_rule(_step(t10, lat10, rate, 10.0))
+            flagged[load], sustained[load], old[load] = (hits / trials, ok / trials,
+                                                         old_hits / trials)
+        print(f"    {rate:g} req/s, power rule picks {sizing.duration_s:g} s "
+              f"({rate * sizing.duration_s:.0f} requests, simulated power "
+              f"{sizing.power:.2f}): flagged "
+              + ", ".join(f"{k:g}x {v:.2f}" for k, v in flagged.items())
+              + f"; sustained at 0.8x {sustained[0.8]:.2f}")
+        print(f"        knee power at 1.25x {flagged[1.25]:.2f} (target >= 0.90), at 2x "
+              f"{flagged[2.0]:.2f}; false alarms at 1.0x {flagged[1.0]:.2f} (target <= 0.06)")
+        print("        old rule at 10 s steps: flagged "
+              + ", ".join(f"{k:g}x {v:.2f}" for k, v in old.items())
+              + f" (1.25x called sustainable {1 - old[1.25]:.2f} of the time)")
 
 
 if __name__ == "__main__":

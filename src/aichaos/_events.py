@@ -156,6 +156,9 @@ class LoadStepFinished(Event):
         latency_p95_s: p95 E2E from the scheduled send, seconds (None: nothing completed).
         error_rate: errors / scheduled requests.
         saturated: the knee rule fired on this step.
+        verdict: ``overloaded`` | ``sustained`` | ``open`` (the step's overload tests; ""
+            when not judged).
+        power: the tests' power against a 1.25x overload (None when not judged).
     """
 
     run_id: str
@@ -167,6 +170,8 @@ class LoadStepFinished(Event):
     latency_p95_s: float | None
     error_rate: float
     saturated: bool
+    verdict: str = ""
+    power: float | None = None
 
 
 @dataclass(slots=True)

@@ -136,13 +136,13 @@ def test_throughput_rule_ignores_count_noise_of_small_steps():
     from aichaos.load import StepResult
 
     small = StepResult(index=0, profile="poisson", offered_rps=1.0, users=8, warmup_s=0,
-                       duration_s=10, scheduled=10, window_completed=8)
-    assert SaturationRule().reasons(small, None) == []  # 2 short < 3 x sqrt(10)
+                       duration_s=10, scheduled=10, window_completed=8, window_ok=8)
+    assert SaturationRule().reasons(small, None) == []  # P(X <= 8 | Poisson(10)) = 0.33
     big = StepResult(index=0, profile="poisson", offered_rps=100.0, users=8, warmup_s=0,
-                     duration_s=10, scheduled=1000, window_completed=800)
-    assert SaturationRule().reasons(big, None) == [
-        "throughput 80 req/s < 0.9 x scheduled 100 req/s"
-    ]
+                     duration_s=10, scheduled=1000, window_completed=800, window_ok=800)
+    (reason,) = SaturationRule().reasons(big, None)
+    assert reason.startswith("throughput 80 req/s < offered 100 req/s (exact Poisson test: "
+                             "800 of 1000.0 expected completions, p = ")
 
 
 def test_latency_baseline_is_the_lowest_earlier_p95():
@@ -150,7 +150,7 @@ def test_latency_baseline_is_the_lowest_earlier_p95():
 
     def step(i: int, rate: float, latency_s: float) -> StepResult:
         s = StepResult(index=i, profile="poisson", offered_rps=rate, users=8, warmup_s=0,
-                       duration_s=10, scheduled=10, window_completed=10)
+                       duration_s=10, scheduled=10, window_completed=10, window_ok=10)
         for _ in range(10):
             s.histograms["e2e"].record(latency_s)
         return s

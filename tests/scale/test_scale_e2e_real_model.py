@@ -28,7 +28,8 @@ def test_scale_sweep_against_real_model(llm_server: str, tmp_path: Path) -> None
                                                           "latency_p95_s": {"max": 20.0}}},
         "layers": {"capability": {"enabled": False},
                    "scale": {"rates_rps": [0.5, 12], "duration_s": 6, "arrival": "constant",
-                             "price_model": "gpt-4o-mini", "requests_per_day": 10000}},
+                             "price_model": "gpt-4o-mini", "requests_per_day": 10000,
+                             "peak_factor": 2}},
         "runtime": {"seed": 42},
     }
     path = tmp_path / "scale.yaml"
@@ -61,20 +62,29 @@ def test_scale_sweep_against_real_model(llm_server: str, tmp_path: Path) -> None
     assert rows[1]["p95_s"] > rows[0]["p95_s"] > 0 and rows[1]["achieved_rps"] < 0.9 * 12
     assert any(r.startswith("throughput ") for r in rows[1]["saturation_reasons"])
     assert rows[0]["error_rate"] == 0.0 and rows[0]["scheduled"] == 3
-    assert m["required_rps"] == pytest.approx(10000 / 86400)
+    assert m["required_rps"] == pytest.approx(10000 / 86400 * 2)  # the declared peak
+    # capacity from the knee step's throughput, clipped up to the 0.5 req/s step before it;
+    # its Garwood interval decides the check: a pass only when its low end clears the peak
+    # (on a quiet machine ~8 answers in the 12 req/s window: low end ~0.57; on a loaded one
+    # none may finish in the window, and the check is open, not passed)
+    lo, hi = m["sustained_capacity_ci_rps"]
+    assert lo <= m["sustained_capacity_rps"] <= hi <= 12 and m["sustained_capacity_rps"] >= 0.5
     assert m["goodput_ratio"] == 1.0 and m["error_rate"] == 0.0
-    assert layer["score"] == 100.0  # 0.5 >= 0.116 req/s required; all 3 answers within 20 s
+    assert layer["score"] == 100.0  # capacity >= 0.23 req/s required; all 3 within 20 s
     assert 0 < m["ttft_p95_s"] <= m["latency_p95_s"] < 20
     assert m["token_source"] == "usage" and 0 < m["mean_output_tokens"] <= 16
     assert m["mean_input_tokens"] > 10 and m["cost_per_1k_requests_usd"] > 0
     assert m["monthly_cost_usd"] == pytest.approx(m["cost_per_1k_requests_usd"] * 10 * 30)
     checks = {c["name"]: c for c in layer["checks"]}
-    assert checks["scale.saturation"]["passed"] and checks["scale.goodput"]["passed"]
+    sat = checks["scale.saturation"]
+    assert sat["passed"] is (lo >= m["required_rps"]) and sat["decided"] is sat["passed"]
+    assert checks["scale.goodput"]["passed"]
     assert checks["scale.saturation"]["cases"] == ["load-step-2"]
 
     html = (run_dir / "report.html").read_text()
     assert "<svg" in html and "Latency vs offered load" in html
     cases = {c.get("name"): c for c in ET.parse(run_dir / "junit.xml").getroot().iter("testcase")}
     assert {"scale.saturation", "scale.goodput", "scale.error_rate"} <= set(cases)
-    assert all(cases[n].find("failure") is None for n in ("scale.saturation", "scale.goodput"))
+    assert cases["scale.goodput"].find("failure") is None
+    assert (cases["scale.saturation"].find("failure") is None) is sat["passed"]
     assert cases["scale.saturation"].get("classname") == "aichaos.scale"

@@ -70,7 +70,8 @@ def test_planned_count_and_progress_during_each_step() -> None:
     ctx.on_progress = lambda n: calls.append((len(finished), n))
     events: list[LoadProgressed] = []
     bus.subscribe(LoadProgressed, events.append)
-    console = ConsoleProgress(Console(file=io.StringIO()))
+    out = io.StringIO()
+    console = ConsoleProgress(Console(file=out, width=200))
     console.attach(bus)
     bus.publish(ActivityStarted("run", "layer6.scale", "action", total=38))
     layer = asyncio.run(suite.run(ctx))
@@ -84,6 +85,11 @@ def test_planned_count_and_progress_during_each_step() -> None:
     first = [n for k, n in calls if k == 0]
     # several reports while step 1 ran (every ~0.5 s), not one per step
     assert len(first) >= 3 and sum(first) == 13
+    # each step's overload verdict and its power at 1.25x are printed as it finishes:
+    # 10 and 20 requests hold little power, so both steps are open
+    assert [e.verdict for e in finished] == ["open", "open"]
+    assert all(e.power is not None and e.power < 0.9 for e in finished)
+    assert out.getvalue().count("(open, power 0.") == 2
 
 
 @pytest.mark.parametrize(("scale", "expected"), [

@@ -33,10 +33,12 @@ def checks(layer: LayerResult) -> dict[str, Any]:
     return {c.name: c for c in layer.checks}
 
 
-@pytest.mark.parametrize(("peak", "score"), [(4.0, 100.0), (8.0, 62.5)])
-def test_knee_metrics_checks_and_score_at_known_capacity(peak: float, score: float) -> None:
+@pytest.mark.parametrize(("peak", "state"), [(4.0, "pass"), (8.0, "open")])
+def test_knee_metrics_checks_and_score_at_known_capacity(peak: float, state: str) -> None:
     # one slot of 0.1 s: capacity 10 req/s. 2 and 5 req/s are served without queueing; at
     # 25 req/s the queue grows by 15 requests/s, so p95 E2E (~1.5 s) > 3 x baseline 0.1 s.
+    # Capacity is read from the knee step's throughput (~10 req/s in a 1 s window: Garwood
+    # interval about [4.8, 18]): above 4 for sure, but 8 sits inside the interval (open).
     layer, journal, events = run_layer(
         {"profile": "sweep", "arrival": "constant", "rates_rps": [2, 5, 25, 50],
          "duration_s": 1.0, "peak_rps": peak, "price_model": "m", "pricing": PRICING,
@@ -59,10 +61,19 @@ def test_knee_metrics_checks_and_score_at_known_capacity(peak: float, score: flo
     assert m["retry_amplification"] == 1.0
     assert m["retry_amplification_source"].startswith("not measured")
     assert m["token_source"] == "usage" and m["price_date"] == "experiment pricing"
-    assert layer.score == score
+    assert layer.score == 100.0  # 100 x min(1, ~9.5 / peak) x 1
     c = checks(layer)
-    assert c["scale.saturation"].passed is (peak <= 5) and c["scale.saturation"].value == 5
-    assert c["scale.saturation"].threshold == f">= {peak:g}"
+    sat = c["scale.saturation"]
+    assert sat.passed is (state == "pass") and sat.decided is (state == "pass")
+    assert 7 <= sat.value <= 10.5 and m["sustained_capacity_rps"] == sat.value
+    assert sat.interval is not None and sat.interval.low < peak * 1.3 < sat.interval.high
+    assert sat.interval.low > 4.0 and sat.interval.high <= 25
+    assert sat.message.startswith("open: " if state == "open" else "capacity ")
+    assert "2 req/s x 1 s: open (power 0." in sat.message  # 2 requests: no power
+    assert "25 req/s x 1 s: overloaded" in sat.message
+    assert layer.interval is not None and layer.grade_range is not None
+    assert layer.interval.low < layer.score <= layer.interval.high
+    assert sat.threshold == f">= {peak:g}"
     assert "saturated at 25 req/s: " in c["scale.saturation"].message
     assert "p95 E2E" in c["scale.saturation"].message
     assert c["scale.saturation"].cases == ["load-step-3"]
@@ -72,7 +83,7 @@ def test_knee_metrics_checks_and_score_at_known_capacity(peak: float, score: flo
     assert [r["offered_rps"] for r in rows] == [2, 5, 25]
     assert [r["saturated"] for r in rows] == [False, False, True]
     assert rows[2]["p95_s"] > 1.0 > rows[1]["p95_s"]
-    assert layer.details["score"]["capacity_factor"] == pytest.approx(min(1.0, 5 / peak))
+    assert layer.details["score"]["capacity_factor"] == pytest.approx(min(1.0, sat.value / peak))
     assert [(e.step, e.offered_rps, e.saturated) for e in events] == [
         (0, 2, False), (1, 5, False), (2, 25, True)]
     assert layer.failing[0].case_id == "load-step-3"
@@ -94,14 +105,16 @@ def test_errors_lower_goodput_and_fail_their_checks() -> None:
     assert m["goodput_ratio"] == 0.75 and m["error_rate"] == 0.25
     assert m["errors_by_group"] == {"429": 2}
     assert layer.score == 75.0  # 100 x min(1, 4 / 4) x 6/8
-    assert c["scale.saturation"].passed
+    # 8 requests hold no power against a 1.25x overload: open, not a pass
+    assert not c["scale.saturation"].passed and c["scale.saturation"].decided is False
+    assert "4 req/s x 2 s: open (power" in c["scale.saturation"].message
     assert not c["scale.goodput"].passed and c["scale.goodput"].message.startswith("6/8 ")
     assert not c["scale.error_rate"].passed and c["scale.error_rate"].threshold == "<= 0.01"
     assert "errors: 429 2" in c["scale.error_rate"].message
     assert c["scale.goodput"].cases == c["scale.error_rate"].cases == ["load-step-1"]
     assert [f.reason for f in layer.failing] == [
         "scale.goodput 0.75 (needs >= 0.9); scale.error_rate 0.25 (needs <= 0.01)"]
-    assert "no traffic level declared" in layer.note
+    assert "no peak declared" in layer.note
     assert "no per-request SLO" in layer.note and "no cost estimate" in layer.note
     assert "no saturation up to 4 req/s (capacity is at least that); add higher" in layer.note
 
@@ -118,16 +131,19 @@ def test_latency_slo_counts_slow_answers_out_of_goodput() -> None:
 
 
 def test_first_step_saturated_scores_zero_and_says_so() -> None:
-    # 30 req/s at 10 req/s capacity: ~10 of 30 complete in the window (shortfall 20 > 3 sqrt 30)
+    # 30 req/s at 10 req/s capacity: ~10 of 30 complete in the window (Poisson p ~ 1e-6);
+    # capacity is then the knee's throughput, ~10 req/s (Garwood high ~18 < the 20 required)
     layer, _, events = run_layer(
-        {"arrival": "constant", "rates_rps": [30, 60], "duration_s": 1.0, "peak_rps": 1},
+        {"arrival": "constant", "rates_rps": [30, 60], "duration_s": 1.0, "peak_rps": 20},
         CapacityTarget(service_s=0.1, capacity=1))
     m = layer.metrics
     assert m["saturation_point_rps"] == 30 and m["max_sustainable_rps"] is None
     assert m["base_step_saturated"] is True and m["steps"] == 1 and len(events) == 1
-    assert layer.score == 0.0
     sat = checks(layer)["scale.saturation"]
-    assert not sat.passed and sat.value == 0.0 and "throughput" in sat.message
+    assert not sat.passed and sat.decided and 7 <= sat.value <= 10.5
+    assert sat.interval is not None and sat.interval.high < 20
+    assert "throughput" in sat.message
+    assert layer.score is not None and layer.score <= 55  # 100 x ~10 / 20 x G
     assert "the first step already saturated: add lower rates" in layer.note
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from aichaos._registry import Registry
-from aichaos.config._base import Strict
+from aichaos.config._base import Strict, _http_url
 from aichaos.config._resources import ConversationProbeSpec, ResourceProbeSpec
 
 load_profiles: Registry[Any] = Registry("load profile", builtins="aichaos.load", listed=True)
@@ -62,7 +62,25 @@ class ScaleLayer(Strict):
     )
     peak_rps: float | None = Field(
         None, gt=0, description="declared peak rate the system must sustain, req/s; default "
-        "requests_per_day / 86400 (the mean rate), else the sweep's first rate"
+        "requests_per_day / 86400 x peak_factor, else the sweep's first rate (never the mean)"
+    )
+    peak_factor: float | None = Field(
+        None, ge=1, description="peak-to-mean ratio of requests_per_day: the required rate is "
+        "requests_per_day / 86400 x this when peak_rps is not given"
+    )
+    max_duration_s: float | None = Field(
+        None, gt=0, description="budget of one sweep step, s: steps grow from duration_s "
+        "(doubling) until their overload tests have 0.9 power at a 1.25x overload; default: "
+        "steps keep duration_s (a step under 0.9 power stays open)"
+    )
+    max_cost_per_1k_usd: float | None = Field(
+        None, ge=0, description="declared budget, USD per 1,000 requests (retries included): "
+        "the scale.cost check and a factor min(1, budget / cost) in the score"
+    )
+    metrics_url: str | None = Field(
+        None, min_length=1, description="the target's Prometheus endpoint to scrape "
+        "saturation signals from during each step (vLLM, TGI, llama.cpp names); default "
+        "layers.observability.prometheus_url"
     )
     min_goodput_ratio: float = Field(
         0.9, ge=0, le=1, description="scale.goodput check: share of requests at the highest "
@@ -91,6 +109,17 @@ class ScaleLayer(Strict):
                 raise ValueError(f"{', '.join(stray)} only apply with engine: ray "
                                  f"(engine is {self.engine!r})")
         return self
+
+    @model_validator(mode="after")
+    def _peak_factor_needs_requests_per_day(self) -> ScaleLayer:
+        if self.peak_factor is not None and not self.requests_per_day:
+            raise ValueError("peak_factor needs requests_per_day (the mean it multiplies)")
+        return self
+
+    @field_validator("metrics_url")
+    @classmethod
+    def _check_metrics_url(cls, value: str | None) -> str | None:
+        return value if value is None else _http_url(value)
 
     @field_validator("profile")
     @classmethod

@@ -6,6 +6,7 @@ percentiles, rate sweeps with knee detection, context-window probes and a token 
 """
 
 from aichaos.config._scale import load_profiles
+from aichaos.load._capacity import Capacity, sustained_capacity
 from aichaos.load._clock import ClockOffset, estimate_offset
 from aichaos.load._context import (
     ContextCase,
@@ -29,18 +30,39 @@ from aichaos.load._engine import LoadProgress, StepSpec, TokenCounter, run_step
 from aichaos.load._histogram import LatencyHistogram
 from aichaos.load._http import RawHttpTarget
 from aichaos.load._intervals import median_interval, poisson_rate_interval
+from aichaos.load._overload import (
+    RateTest,
+    StepSizing,
+    StepVerdict,
+    judge_step,
+    rate_power,
+    rate_test,
+    service_sample,
+    size_step,
+)
 from aichaos.load._plan import ScalePlan, ScaleResult, plan_from_config, run_scale
 from aichaos.load._profiles import PROFILES, ArrivalProfile, arrival_times, load_profile
+from aichaos.load._queueing import QueueBehaviour, queue_behaviour
 from aichaos.load._ray import RayEngine, WorkerStep, split_spec
-from aichaos.load._results import HISTOGRAMS, StepResult, SweepResult, error_group, merge_steps
+from aichaos.load._results import (
+    HISTOGRAMS,
+    Sample,
+    StepResult,
+    SweepResult,
+    error_group,
+    merge_steps,
+)
+from aichaos.load._signals import KNOWN_SIGNALS, SaturationScraper, parse_saturation
 from aichaos.load._sweep import SaturationRule, mark_saturation, run_sweep
 
 __all__ = [
     "DEFAULT_PRICES",
     "DEFAULT_PRICES_DATE",
     "HISTOGRAMS",
+    "KNOWN_SIGNALS",
     "PROFILES",
     "ArrivalProfile",
+    "Capacity",
     "ClockOffset",
     "ContextCase",
     "ContextProbeResult",
@@ -48,13 +70,19 @@ __all__ = [
     "LatencyHistogram",
     "LoadProgress",
     "ModelPrice",
+    "QueueBehaviour",
+    "RateTest",
     "RawHttpTarget",
     "RayEngine",
+    "Sample",
     "SaturationRule",
+    "SaturationScraper",
     "ScalePlan",
     "ScaleResult",
     "StepResult",
+    "StepSizing",
     "StepSpec",
+    "StepVerdict",
     "SweepResult",
     "TokenCounter",
     "UpstreamSeen",
@@ -67,18 +95,26 @@ __all__ = [
     "estimate_cost",
     "estimate_offset",
     "estimate_step_cost",
+    "judge_step",
     "load_profile",
     "load_profiles",
     "lookup_price",
     "mark_saturation",
     "median_interval",
     "merge_steps",
+    "parse_saturation",
     "plan_from_config",
     "poisson_rate_interval",
     "probe_context_window",
     "probe_target_context",
+    "queue_behaviour",
+    "rate_power",
+    "rate_test",
     "run_scale",
     "run_step",
     "run_sweep",
+    "service_sample",
+    "size_step",
     "split_spec",
+    "sustained_capacity",
 ]

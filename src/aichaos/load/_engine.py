@@ -31,7 +31,7 @@ from aichaos.config import Slos
 from aichaos.errors import ConfigError
 from aichaos.load._pacer import LoopTimerPacer, make_pacer
 from aichaos.load._profiles import arrival_times, build_profile, profiles
-from aichaos.load._results import StepResult
+from aichaos.load._results import Sample, StepResult
 from aichaos.targets import Target, TargetRequest, TargetResponse
 
 TokenCounter = Callable[[str], int]
@@ -176,6 +176,8 @@ class _Collector:
         self.tok_rate_n = 0
         self.sent = 0
         self.done = 0
+        self.origin = 0.0  # start of the measured window, clock seconds
+        self.samples = result.samples
 
     def observe(self, t_sched: float, t_start: float, t_end: float, resp: TargetResponse,
                 measured: bool, in_window: bool, input_estimate: int, woke: bool) -> None:
@@ -207,6 +209,8 @@ class _Collector:
         r.completed += 1
         r.ok += ok
         r.good += good
+        self.samples.append(Sample(t_sched - self.origin, e2e, resp.status or 0,
+                                   resp.error_class, resp.retry_after_s))
         self.e2e.record(e2e)
         self.queue.record(queue)
         if woke:
@@ -327,6 +331,7 @@ async def run_step(
     planned_n = spec.planned_requests()
     t0 = clock() + 0.005  # a short lead so the first send is not already late
     m_start, m_end = t0 + spec.warmup_s, t0 + planned
+    col.origin = m_start
     last_end = [m_end]
     in_flight: dict[int, float] = {}  # request number -> scheduled time (-1: not measured)
     counter = itertools.count()
@@ -384,6 +389,9 @@ async def run_step(
         if ticker is not None:
             ticker.cancel()
     unfinished += sum(1 for ts in in_flight.values() if ts >= 0)
+    now = clock()
+    result.samples.extend(Sample(ts - m_start, now - ts, 0, "unfinished", None)
+                          for ts in in_flight.values() if ts >= 0)
     result.scheduled = result.completed + unfinished
     col.finish(unfinished, (last_end[0] if not pending else clock()) - m_end)
     report("end", result)

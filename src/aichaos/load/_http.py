@@ -20,13 +20,14 @@ import httptools
 
 from aichaos.errors import ConfigError, TargetUnreachable
 from aichaos.targets import Target, TargetRequest, TargetResponse
+from aichaos.targets._errors import retry_after_seconds
 
 
 class _Conn(asyncio.Protocol):
     """One keep-alive connection; one request in flight at a time."""
 
-    __slots__ = ("body", "chunks", "closed", "keep_alive", "loop", "parser", "sse", "status",
-                 "t0", "transport", "waiter")
+    __slots__ = ("body", "chunks", "closed", "keep_alive", "loop", "parser", "retry_after",
+                 "sse", "status", "t0", "transport", "waiter")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, sse: bool) -> None:
         self.loop = loop
@@ -37,6 +38,7 @@ class _Conn(asyncio.Protocol):
         self.closed = False
         self.keep_alive = True
         self.status = 0
+        self.retry_after: bytes | None = None
         self.body: list[bytes] = []
         self.chunks: list[float] = []  # arrival times of body pieces, loop clock
         self.t0 = 0.0
@@ -64,6 +66,10 @@ class _Conn(asyncio.Protocol):
             w.set_exception(exc)
 
     # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"retry-after":
+            self.retry_after = value
+
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
         self.keep_alive = self.parser.should_keep_alive()
@@ -82,6 +88,7 @@ class _Conn(asyncio.Protocol):
         self.body = []
         self.chunks = []
         self.status = 0
+        self.retry_after = None
         self.waiter = self.loop.create_future()
         assert self.transport is not None
         self.transport.write(data)
@@ -218,6 +225,7 @@ class RawHttpTarget(Target):
         if st >= 400:
             resp.error_class = "http_429" if st == 429 else "http_5xx" if st >= 500 else "http_4xx"
             resp.error = f"HTTP {st}"
+            resp.retry_after_s = retry_after_seconds(conn.retry_after)
         if self.mode == "openai":
             _read_openai(resp, conn, t0)
         elif not resp.error_class:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,7 +16,7 @@ from aichaos.load._engine import (
     TokenCounter,
     run_step,
 )
-from aichaos.load._results import SweepResult
+from aichaos.load._results import StepResult, SweepResult
 from aichaos.load._sweep import SaturationRule, StepRunner, mark_saturation, run_sweep
 from aichaos.targets import Target
 
@@ -32,6 +32,8 @@ class ScalePlan:
         price, price_model: the priced model (None: no cost estimate).
         requests_per_day: traffic level of the monthly projection.
         context_window_tokens: declared window (None: no context probe).
+        max_duration_s: per-step budget for power sizing, s (None: steps keep
+            ``spec.duration_s``; :func:`aichaos.load.run_sweep`).
     """
 
     spec: StepSpec
@@ -42,6 +44,7 @@ class ScalePlan:
     price_model: str | None
     requests_per_day: float
     context_window_tokens: int | None
+    max_duration_s: float | None = None
 
     def planned_requests(self) -> int | None:
         """Load requests of every step, warm-up included, when the sweep runs every rate
@@ -54,8 +57,9 @@ class ScalePlan:
         if self.spec.profile == "closed":
             return None
         total = 0
+        longest = max(self.spec.duration_s, self.max_duration_s or 0.0)
         for rate in self.rates_rps:
-            step = replace(self.spec, rate_rps=float(rate))
+            step = replace(self.spec, rate_rps=float(rate), duration_s=longest)
             step.validate()
             total += step.planned_requests() or 0
         return total
@@ -84,6 +88,7 @@ def plan_from_config(layer: ScaleLayer, *, seed: int = 42) -> ScalePlan:
         price_model=layer.price_model,
         requests_per_day=layer.requests_per_day or 0.0,
         context_window_tokens=layer.context_window_tokens,
+        max_duration_s=layer.max_duration_s,
     )
 
 
@@ -116,6 +121,7 @@ async def run_scale(
     token_counter_name: str = "tokenizer",
     progress: ProgressCallback | None = None,
     engine: StepRunner | None = None,
+    on_step: Callable[[StepResult], None] | None = None,
 ) -> ScaleResult:
     """Run the plan: load steps, then the context probe, then the cost estimate.
 
@@ -135,6 +141,7 @@ async def run_scale(
         engine: runs each load step (default the local :func:`run_step`; a
             :class:`aichaos.load.RayEngine` spreads it over Ray actors); the context probe
             always runs here, on ``target``.
+        on_step: called with each finished sweep step, overload tests and saturation marked.
 
     Returns:
         The :class:`ScaleResult`; after an interrupted sweep it holds the finished steps only.
@@ -154,7 +161,8 @@ async def run_scale(
                                 rule=plan.rule, stop_after_saturated=plan.stop_after_saturated,
                                 token_counter=token_counter,
                                 token_counter_name=token_counter_name, progress=progress,
-                                engine=engine)
+                                engine=engine, on_step=on_step,
+                                max_duration_s=plan.max_duration_s)
     result = ScaleResult(sweep)
     if sweep.interrupted:
         return result

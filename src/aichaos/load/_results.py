@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from aichaos.load._histogram import LatencyHistogram
 
@@ -21,6 +21,26 @@ ERROR_GROUPS: dict[str, str] = {
     "http_4xx": "4xx",
     "unfinished": "unfinished",
 }
+
+
+class Sample(NamedTuple):
+    """One measured request of a step, for the within-step overload tests.
+
+    Attributes:
+        send_s: scheduled send time, seconds from the start of the measured window.
+        latency_s: E2E latency from the scheduled send, seconds (an unfinished request: until
+            the drain gave up).
+        status: HTTP status, or 0 when there was none.
+        error_class: ``TargetResponse.error_class`` (``unfinished`` for a request the drain
+            abandoned), None on success.
+        retry_after_s: the response's ``Retry-After``, seconds, or None.
+    """
+
+    send_s: float
+    latency_s: float
+    status: int
+    error_class: str | None
+    retry_after_s: float | None
 
 
 def error_group(error_class: str) -> str:
@@ -74,6 +94,10 @@ class StepResult:
         token_requests: requests that had output tokens (that mean's denominator).
         saturated, saturation_reasons: set by the sweep's knee rule.
         histograms: the name → :class:`LatencyHistogram` of :data:`HISTOGRAMS`.
+        samples: one :class:`Sample` per measured request, in completion order (kept out of
+            the plain ``to_dict``; serialised with the histograms).
+        overload: the step's overload tests (:func:`aichaos.load.judge_step`), or None.
+        signals: server-side saturation signals scraped during the step, name -> summary.
     """
 
     index: int
@@ -102,6 +126,9 @@ class StepResult:
     histograms: dict[str, LatencyHistogram] = field(
         default_factory=lambda: {name: LatencyHistogram() for name in HISTOGRAMS}
     )
+    samples: list[Sample] = field(default_factory=list)
+    overload: dict[str, Any] | None = None
+    signals: dict[str, Any] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -191,8 +218,13 @@ class StepResult:
             "saturation_reasons": list(self.saturation_reasons),
             "latency_s": {name: h.summary() for name, h in sorted(self.histograms.items())},
         }
+        if self.overload is not None:
+            d["overload"] = self.overload
+        if self.signals:
+            d["signals"] = self.signals
         if include_histograms:
             d["histograms"] = {n: h.encode() for n, h in sorted(self.histograms.items())}
+            d["samples"] = [list(x) for x in self.samples]
         return d
 
     @classmethod
@@ -217,6 +249,7 @@ class StepResult:
                 token_requests=d["token_requests"], saturated=d["saturated"],
                 saturation_reasons=list(d["saturation_reasons"]),
                 histograms={n: LatencyHistogram.decode(e) for n, e in d["histograms"].items()},
+                samples=[Sample(*x) for x in d.get("samples", [])],
             )
         except KeyError as exc:
             raise ValueError(f"step result: missing field {exc}") from None
@@ -261,6 +294,8 @@ def merge_steps(parts: list[StepResult], *, offered_rps: float | None = None) ->
             sources.add(p.token_source)
         for name, h in p.histograms.items():
             out.histograms[name].merge(h)
+        out.samples.extend(p.samples)
+    out.samples.sort()
     out.token_source = "mixed" if len(sources) > 1 else next(iter(sources), "none")
     if out.token_requests:
         out.tokens_per_s_per_request = rate_sum / out.token_requests

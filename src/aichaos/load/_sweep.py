@@ -5,33 +5,34 @@ Analysis*, Wiley 1991, §3.3): past the *knee capacity* throughput stops growing
 while response time climbs; *usable capacity* is the highest throughput reached without
 exceeding a response-time limit. A step is **saturated** when any of these holds:
 
-1. achieved throughput < ``throughput_ratio`` (default 0.9) × the rate actually scheduled in
-   the window, and the shortfall of completions exceeds 3√N (N scheduled requests: three
-   standard deviations of a Poisson count, so a step of a few requests is not judged on
-   noise; Poisson steps are compared with their realized rate for the same reason) — the
-   target no longer keeps up and the open-loop backlog grows (the "achieved vs requested
-   rate" check wrk2 and vLLM's benchmark_serving print);
+1. the step's overload tests (:mod:`aichaos.load._overload`) say ``overloaded``: successful
+   completions fall short of the scheduled count by an exact Poisson test (p <= 0.01, and
+   below ``throughput_ratio`` (0.9) of it), or latency grows within the step (Theil-Sen slope
+   on scheduled send time, calibrated by queue simulation). These replace the earlier
+   "shortfall > 3 sqrt(N)", which could never fire at N <= 9 scheduled requests and needed 31 %
+   of completions missing at N = 100;
 2. p95 E2E latency > ``latency_factor`` (default 3) × the baseline p95 — the latency side of
    the knee. The baseline is the lowest p95 of the earlier steps: the least-loaded
    measurement estimates the unloaded latency, and unlike "the first step" it survives a
    first step slowed by cold caches or a noisy neighbour;
 3. error rate > ``max_error_rate`` (default 0.05) — failures, e.g. 429s, replace queueing.
 
-The defaults are engineering choices, not standards: 10% shortfall is well above the jitter
-of a seeded Poisson step of a few hundred requests, and 3× baseline p95 is a clear departure
-from the flat part of the latency curve. All three are parameters.
+A step that is not saturated is ``sustained`` only when its tests had at least 0.9 power
+against a 1.25x overload, else ``open`` (``StepResult.overload["verdict"]``). The latency
+factor and error-rate thresholds are engineering choices, not standards (3x baseline p95 is a
+clear departure from the flat part of the latency curve); all are parameters.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from aichaos.config import Slos
 from aichaos.errors import ConfigError
 from aichaos.load._engine import LoadInput, ProgressCallback, StepSpec, TokenCounter, run_step
+from aichaos.load._overload import judge_step, service_sample, size_step
 from aichaos.load._results import StepResult, SweepResult
 from aichaos.targets import Target
 
@@ -50,7 +51,9 @@ class SaturationRule:
     def describe(self) -> str:
         """The rule as one line of text."""
         return (
-            f"saturated when achieved < {self.throughput_ratio:g} x scheduled rate, "
+            "saturated when successful completions fall short of the scheduled count "
+            f"(exact Poisson test, p <= 0.01, below {self.throughput_ratio:g} x), or latency "
+            "grows within the step (Theil-Sen trend, queue-simulation calibrated), "
             f"or p95 E2E > {self.latency_factor:g} x lowest p95 of earlier steps, "
             f"or error rate > {self.max_error_rate:g}"
         )
@@ -58,22 +61,19 @@ class SaturationRule:
     def reasons(self, step: StepResult, baseline_p95_s: float | None) -> list[str]:
         """Why ``step`` is saturated (empty list when it is not).
 
+        The overload tests come from ``step.overload`` when the sweep judged the step (both
+        tests); otherwise the throughput test alone is run here.
+
         Args:
             step: the step to judge.
             baseline_p95_s: the unloaded p95 E2E in seconds (None: no latency check).
         """
         out: list[str] = []
-        scheduled = step.scheduled_rps
-        shortfall = step.scheduled - step.window_completed
-        if (
-            step.offered_rps
-            and step.achieved_rps < self.throughput_ratio * scheduled
-            and shortfall > 3 * math.sqrt(step.scheduled)
-        ):
-            out.append(
-                f"throughput {step.achieved_rps:.3g} req/s < "
-                f"{self.throughput_ratio:g} x scheduled {scheduled:.3g} req/s"
-            )
+        if step.offered_rps:
+            if step.overload is None:
+                step.overload = judge_step(step, [], trend=False,
+                                           ratio=self.throughput_ratio).to_dict()
+            out.extend(step.overload["reasons"])
         p95 = step.p("e2e", 95)
         base = baseline_p95_s
         if p95 is not None and base and p95 > self.latency_factor * base:
@@ -91,6 +91,10 @@ def mark_saturation(sweep: SweepResult, rule: SaturationRule) -> None:
     for step in sweep.steps:
         step.saturation_reasons = rule.reasons(step, baseline)
         step.saturated = bool(step.saturation_reasons)
+        if step.overload is not None:
+            step.overload["saturated_by"] = list(step.saturation_reasons)
+            step.overload["step_verdict"] = ("overloaded" if step.saturated
+                                             else step.overload["verdict"])
         p95 = step.p("e2e", 95)
         if p95 is not None and (baseline is None or p95 < baseline):
             baseline = p95
@@ -115,6 +119,8 @@ async def run_sweep(
     progress: ProgressCallback | None = None,
     on_step: Callable[[StepResult], None] | None = None,
     engine: StepRunner | None = None,
+    max_duration_s: float | None = None,
+    judge: bool = True,
 ) -> SweepResult:
     """Run one open-loop step per rate, in the order given, stopping once saturated.
 
@@ -129,6 +135,12 @@ async def run_sweep(
         on_step: called with each finished step (saturation already marked).
         engine: runs each step; default the local asyncio :func:`run_step`, or a
             :class:`aichaos.load.RayEngine`.
+        max_duration_s: the budget of one step, s: each step is lengthened from
+            ``spec.duration_s`` (doubling) until its overload tests have 0.9 power at a 1.25x
+            overload (:func:`aichaos.load.size_step`) or this cap is reached; None keeps
+            ``spec.duration_s``.
+        judge: run both overload tests on each step (the trend's calibration runs in a
+            worker thread, ~1 s of CPU per step); False: the throughput test alone.
 
     Returns:
         The :class:`SweepResult`. On cancellation (Ctrl-C) the running step is abandoned and
@@ -149,9 +161,14 @@ async def run_sweep(
         if not rate > 0:
             raise ConfigError(f"load rates_rps[{i}]: expected > 0 req/s, got {rate!r}")
     for i, rate in enumerate(rates_rps):
+        service = service_sample(sweep.steps[0]) if sweep.steps else []
+        sizing = await asyncio.to_thread(
+            size_step, float(rate), service, min_s=spec.duration_s,
+            max_s=max(spec.duration_s, max_duration_s or spec.duration_s), seed=spec.seed + i)
         try:
             step = await (engine or run_step)(
-                target, inputs, replace(spec, rate_rps=float(rate)), index=i,
+                target, inputs, replace(spec, rate_rps=float(rate), duration_s=sizing.duration_s),
+                index=i,
                 steps=len(rates_rps), slos=slos, token_counter=token_counter,
                 token_counter_name=token_counter_name, progress=progress,
             )
@@ -162,6 +179,12 @@ async def run_sweep(
                 task.uncancel()
             break
         sweep.steps.append(step)
+        first = sweep.steps[0]
+        verdict = await asyncio.to_thread(
+            judge_step, step, service_sample(first) if judge else [],
+            trend=judge, seed=spec.seed + i,
+            ratio=rule.throughput_ratio)
+        step.overload = {**verdict.to_dict(), "sizing": sizing.to_dict()}
         mark_saturation(sweep, rule)
         if on_step is not None:
             on_step(step)

@@ -23,17 +23,28 @@ Headline figures come from the *base step*: the highest-rate step before the fir
 one (Jain's *usable capacity*, *The Art of Computer Systems Performance Analysis*, 1991,
 §3.3), or the first step when even that one saturated.
 
+Each sweep step is judged by two overload tests with their power at a 1.25x overload
+(:mod:`aichaos.load._overload`); steps are lengthened for 0.9 power up to ``max_duration_s``,
+and a step under 0.9 power is *open*, never a pass. Past the knee the layer reads what the
+system did with the excess load (:mod:`aichaos.load._queueing`: shedding with 429/503 and
+Retry-After, or a queue without bound) and, when ``metrics_url`` (or layer 5's
+``prometheus_url``) is set, the server's own saturation gauges per step
+(:mod:`aichaos.load._signals`), shown beside the knee.
+
 Score::
 
-    score = 100 × min(1, S / R) × G
+    score = 100 × min(1, S / R) × G × C
 
-* ``S``, sustained rate, req/s: offered rate of the base step (``max_sustainable_rps``; a
-  closed loop: its achieved throughput), 0 when the first step already saturated. When no step
+* ``S``, sustained capacity, req/s, with a 95 % interval (:func:`aichaos.load.sustained_capacity`:
+  bracketed by the highest sustained and the first overloaded step, estimated from the
+  overloaded step's throughput; a closed loop: its achieved throughput). When no step
   saturated, ``S`` is the highest rate tested, a lower bound of capacity.
-* ``R``, required rate, req/s: ``peak_rps`` when declared; else the mean rate of
-  ``requests_per_day`` (``/ 86 400``); else the sweep's first rate (the least load the author
-  expects to be carried; the note says so). A closed loop without a declared rate has no ``R``
-  and the factor is 1.
+* ``R``, required rate, req/s: the declared peak, ``peak_rps``, else ``requests_per_day /
+  86 400 × peak_factor``; never the mean of ``requests_per_day`` (a system sized for the mean
+  fails every busy hour). Without either, the sweep's first rate (the note says so). A closed
+  loop without a declared rate has no ``R`` and the factor is 1.
+* ``C``, cost factor: ``min(1, max_cost_per_1k_usd / cost per 1k requests)`` (retries
+  included) when a budget is declared, else 1.
 * ``G``, goodput share of the base step: requests scheduled in its window that succeeded within
   every per-request SLO, over all requests scheduled (errors and unfinished requests count
   against it).
@@ -46,10 +57,15 @@ of the *SLO attainment* at the required load, the quantity DistServe scores serv
 goals such as 90%). The context-window probe does not enter the score; its check fails on its
 own.
 
-Checks: ``scale.saturation`` (``S >= R``), ``scale.goodput`` (``G >= min_goodput_ratio``, 0.9 by
-default after DistServe's 90% attainment goal), ``scale.error_rate`` (base-step error rate
-``<= 1 - success_rate.min`` of the SLOs, else ``<= max_error_rate``), ``scale.context_window``
-when probed (no silent truncation, no error below the declared window).
+The score's interval and grade range, and every check's interval, are described in
+:mod:`aichaos.probes._scale_verdict`.
+
+Checks: ``scale.saturation`` (``S >= R``, decided by its interval), ``scale.shedding``,
+``scale.retry_after``, ``scale.cost`` (with a budget), ``scale.goodput``
+(``G >= min_goodput_ratio``, 0.9 by default after DistServe's 90% attainment goal),
+``scale.error_rate`` (base-step error rate ``<= 1 - success_rate.min`` of the SLOs, else
+``<= max_error_rate``), ``scale.context_window`` when probed (no silent truncation, no error
+below the declared window).
 """
 
 from __future__ import annotations
@@ -64,8 +80,11 @@ from aichaos.dataset import Case
 from aichaos.errors import ConfigError
 from aichaos.load import (
     DEFAULT_PRICES_DATE,
+    Capacity,
     ContextProbeResult,
     LoadProgress,
+    QueueBehaviour,
+    SaturationScraper,
     ScalePlan,
     StepResult,
     SweepResult,
@@ -75,8 +94,12 @@ from aichaos.load import (
     median_interval,
     plan_from_config,
     poisson_rate_interval,
+    queue_behaviour,
     run_scale,
+    service_sample,
+    sustained_capacity,
 )
+from aichaos.load._overload import LAG_WARN_S
 from aichaos.probes._base import MIN_FIRM_SAMPLE, ProbeSuite, SuiteContext, suites
 from aichaos.probes._scale_engine import (
     annotate_engine,
@@ -85,6 +108,17 @@ from aichaos.probes._scale_engine import (
     scale_engine,
 )
 from aichaos.probes._scale_system import extend_scale_layer
+from aichaos.probes._scale_verdict import (
+    EXTRA_CHECKS,
+    cost_check,
+    decided,
+    proportion_interval,
+    queue_checks,
+    required_rate,
+    saturation_check,
+    score_interval,
+    step_power_line,
+)
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.system import system_checks
 from aichaos.targets import NoCacheTarget
@@ -162,9 +196,18 @@ class ScaleSuite(ProbeSuite):
         finished: list[StepResult] = []
         reported = [0]  # completions of the current step already passed to on_progress
 
+        metrics_url = self.config.metrics_url or (
+            ctx.experiment.layers.observability.prometheus_url
+            if ctx.experiment.layers.observability is not None else None)
+        scraper = SaturationScraper(metrics_url) if metrics_url else None
+
         def progress(p: LoadProgress) -> None:
             if p.phase == "start":
                 reported[0] = 0
+                if scraper is not None:
+                    scraper.begin(p.step)
+            if p.phase == "end" and p.result is not None and scraper is not None:
+                p.result.signals = scraper.end(p.step)
             if p.completed > reported[0]:
                 ctx.bus.publish(LoadProgressed(ctx.run_id, p.completed - reported[0]))
                 if ctx.on_progress is not None:
@@ -173,68 +216,93 @@ class ScaleSuite(ProbeSuite):
             if p.phase != "end" or p.result is None:
                 return
             finished.append(p.result)
-            sweep = SweepResult(steps=list(finished))
-            mark_saturation(sweep, plan.rule)
-            s = p.result
-            ctx.bus.publish(LoadStepFinished(ctx.run_id, p.step, p.steps, s.offered_rps,
-                                             s.achieved_rps, s.goodput_rps, s.p("e2e", 95),
-                                             s.error_rate, s.saturated))
+            if plan.spec.profile == "closed":
+                mark_saturation(SweepResult(steps=list(finished)), plan.rule)
+                publish(p.result)
+
+        def publish(s: StepResult) -> None:  # a finished step, overload tests done
+            o = s.overload or {}
+            ctx.bus.publish(LoadStepFinished(ctx.run_id, s.index, len(plan.rates_rps),
+                                             s.offered_rps, s.achieved_rps, s.goodput_rps,
+                                             s.p("e2e", 95), s.error_rate, s.saturated,
+                                             str(o.get("step_verdict", "")), o.get("power")))
 
         # engine: ray runs the load from Ray actors (aichaos.probes._scale_engine)
         engine = scale_engine(self.config, ctx.experiment.target)
+        if scraper is not None:
+            scraper.start()
         try:
             result = await run_scale(NoCacheTarget(ctx.target), requests, plan, slos=slos,
                                      retry_amplification=retry, token_counter=approx_tokens,
                                      token_counter_name="chars/4", progress=progress,
-                                     engine=engine)
+                                     engine=engine, on_step=publish)
             sweep, context = result.sweep, result.context
         except asyncio.CancelledError:  # during the context probe: keep the finished steps
             sweep, context = SweepResult(steps=finished, interrupted=True), None
             mark_saturation(sweep, plan.rule)
         finally:
+            if scraper is not None:
+                await asyncio.shield(scraper.aclose())
             if engine is not None:  # actors stopped, a local Ray started for the run too
                 await asyncio.shield(engine.aclose())
-        layer = self._score(ctx, plan, sweep, context, slos, amplification, retry)
+        behaviours = [] if sweep.interrupted else await asyncio.to_thread(
+            self._queue_behaviours, sweep, plan.spec.seed)
+        layer = self._score(ctx, plan, sweep, context, slos, amplification, retry, behaviours)
+        if scraper is not None:
+            _signals_note(layer, sweep, scraper, str(metrics_url))
         annotate_engine(layer, self.config, engine)
         if sweep.interrupted:
             raise SuiteInterrupted(layer)
+        await self._extra_checks(ctx, layer)
         await extend_scale_layer(ctx, self.config, layer)  # resources, context (_scale_system)
         return await system_checks(ctx, layer)
 
-    # ------------------------------------------------------------------ scoring
+    async def _extra_checks(self, ctx: SuiteContext, layer: LayerResult) -> None:
+        """Further layer-6 checks (:data:`aichaos.probes._scale_verdict.EXTRA_CHECKS`), e.g.
+        resource growth per request: each returns checks appended to the layer."""
+        for extra in EXTRA_CHECKS:
+            layer.checks.extend(await extra(ctx, layer))
 
-    def _required(self, plan: ScalePlan) -> tuple[float | None, str]:
-        cfg = self.config
-        if cfg.peak_rps is not None:
-            return cfg.peak_rps, "peak_rps"
-        if cfg.requests_per_day:
-            return cfg.requests_per_day / 86_400, "requests_per_day / 86400 (mean rate)"
-        if plan.spec.profile != "closed":
-            return plan.rates_rps[0], "first sweep rate (no traffic level declared)"
-        return None, "none declared"
+    @staticmethod
+    def _queue_behaviours(sweep: SweepResult, seed: int) -> list[QueueBehaviour]:
+        """What each overloaded step did with the excess (:func:`aichaos.load.queue_behaviour`)."""
+        if not sweep.steps or sweep.steps[0].offered_rps is None:
+            return []
+        service = service_sample(sweep.steps[0])
+        return [queue_behaviour(s, service, seed=seed + s.index) for s in sweep.steps
+                if s.saturated]
+
+    # ------------------------------------------------------------------ scoring
 
     def _score(self, ctx: SuiteContext, plan: ScalePlan, sweep: SweepResult,
                context: ContextProbeResult | None, slos: Slos | None,
-               amplification: Any, retry: float) -> LayerResult:
+               amplification: Any, retry: float,
+               behaviours: list[QueueBehaviour]) -> LayerResult:
         base = _base_step(sweep.steps)
         if base is None:
             return LayerResult(6, None, note="not measured: interrupted before the first load "
                                "step finished", details={"load": sweep.to_dict()})
         closed = plan.spec.profile == "closed"
-        required, required_source = self._required(plan)
-        if closed:
-            sustained = 0.0 if base.saturated else base.achieved_rps
-        else:
-            sustained = sweep.max_sustainable_rps or 0.0
+        required, required_source, required_note = required_rate(
+            self.config, plan.rates_rps[0] if plan.rates_rps else None, closed)
+        cap = sustained_capacity(sweep.steps, closed=closed)
+        assert cap is not None  # base is not None: there is a step
+        if closed and base.saturated:
+            cap = Capacity(0.0, 0.0, cap.high, cap.bracket, cap.method)
+        sustained = cap.point
         capacity = 1.0 if required is None else min(1.0, sustained / required)
         goodput = base.good / base.scheduled if base.scheduled else 0.0
-        score = round(100 * capacity * goodput, 1)
-        notes: list[str] = []
+        goodput_ci = proportion_interval(base.good, base.scheduled)
+        notes: list[str] = [required_note] if required_note else []
         metrics: dict[str, Any] = {
             "max_sustainable_rps": sweep.max_sustainable_rps if not closed else sustained,
             "saturation_point_rps": sweep.knee_rps,
             "required_rps": required,
             "required_rps_source": required_source,
+            "sustained_capacity_rps": sustained,
+            "sustained_capacity_ci_rps": (cap.low, None if math.isinf(cap.high) else cap.high),
+            "capacity_method": cap.method,
+            "step_verdicts": step_power_line(sweep.steps),
             "goodput_rps": base.goodput_rps,
             "goodput_ratio": goodput,
             "base_step_offered_rps": base.offered_rps,
@@ -256,14 +324,30 @@ class ScaleSuite(ProbeSuite):
         cost = self._cost(plan, base, retry, amplification, metrics, notes)
         metrics.update(steps=len(sweep.steps), interrupted=sweep.interrupted,
                        saturated_steps=sum(s.saturated for s in sweep.steps))
-        checks, failing = self._load_checks(ctx, plan, sweep, base, required, required_source,
-                                            sustained, goodput, slos, notes)
+        if behaviours:
+            b = behaviours[0]
+            metrics.update(overload_behaviour=b.behaviour, rejection_rate=b.rejection_rate,
+                           retry_after_share=b.retry_after_share,
+                           admitted_latency_p95_s=b.admitted_p95_s,
+                           admitted_latency_trend=b.admitted_slope)
+        checks, failing = self._load_checks(ctx, plan, sweep, base, cap, required,
+                                            required_source, goodput, slos, notes)
+        checks += queue_checks(behaviours)
+        cost_chk, cost_factor = cost_check(self.config, metrics)
+        if cost_chk is not None:
+            checks.append(cost_chk)
+        score = round(100 * capacity * goodput * cost_factor, 1)
+        interval, grades = score_interval(cap, required, goodput_ci, cost_factor, closed)
         details: dict[str, Any] = {
             "sweep": [_row(s) for s in sweep.steps],
             "load": sweep.to_dict(),
             "cost": cost,
-            "score": {"formula": "100 * min(1, S / R) * G", "S_rps": sustained,
-                      "R_rps": required, "capacity_factor": capacity, "G": goodput},
+            "capacity": cap.to_dict(),
+            "queue_behaviour": [b.to_dict() for b in behaviours],
+            "score": {"formula": "100 * min(1, S / R) * G * C", "S_rps": sustained,
+                      "R_rps": required, "capacity_factor": capacity, "G": goodput,
+                      "C": cost_factor, "interval": [interval.low, interval.high],
+                      "interval_method": interval.method},
         }
         if context is not None:
             details["context_window"] = {**context.to_dict(),
@@ -277,15 +361,24 @@ class ScaleSuite(ProbeSuite):
             metrics["context_silent_truncation"] = context.silent_truncation
             metrics["context_verdicts"] = ", ".join(f"{c.fraction:g}: {c.verdict}"
                                                     for c in context.cases)
+        lagged = [(s.offered_rps, lag) for s in sweep.steps
+                  if (lag := (s.overload or {}).get("scheduler_lag_p99_s")) is not None
+                  and lag > LAG_WARN_S]
+        if lagged:
+            notes.append("the load generator lagged (scheduler lag p99 "
+                         + ", ".join(f"{lag * 1e3:.0f} ms at {_rate(r)}" for r, lag in lagged)
+                         + f" > {LAG_WARN_S * 1e3:g} ms): part of the latency there may be the "
+                         "client's, not the target's")
         if base.scheduled < MIN_FIRM_SAMPLE:
             notes.append(f"the base step held only {base.scheduled} requests: too few for the "
-                         "saturation rule to tell a knee from noise, so the grade is "
-                         "indicative, not a firm verdict; lengthen duration_s for one")
+                         "overload tests to tell a knee from noise, so the grade is "
+                         "indicative, not a firm verdict; set max_duration_s for steps sized "
+                         "to 0.9 power")
         if sweep.interrupted:
             notes.insert(0, f"interrupted after {len(sweep.steps)} of {len(plan.rates_rps)} "
                             "steps: scored from the finished steps")
         return LayerResult(6, score, metrics, checks, failing, note="; ".join(notes),
-                           details=details)
+                           details=details, interval=interval, grade_range=grades)
 
     def _cost(self, plan: ScalePlan, base: StepResult, retry: float, amplification: Any,
               metrics: dict[str, Any], notes: list[str]) -> dict[str, Any] | None:
@@ -322,8 +415,8 @@ class ScaleSuite(ProbeSuite):
                 "token_source": base.token_source}
 
     def _load_checks(self, ctx: SuiteContext, plan: ScalePlan, sweep: SweepResult,
-                     base: StepResult, required: float | None, required_source: str,
-                     sustained: float, goodput: float, slos: Slos | None,
+                     base: StepResult, cap: Capacity, required: float | None,
+                     required_source: str, goodput: float, slos: Slos | None,
                      notes: list[str]) -> tuple[list[Check], list[FailingCase]]:
         knee = next((s for s in sweep.steps if s.saturated), None)
         flags = engine_flags(self.config)
@@ -342,15 +435,11 @@ class ScaleSuite(ProbeSuite):
                 notes.append("the first step already saturated: add lower rates to measure "
                              "the sustainable rate")
         if required_source.startswith("first sweep rate"):
-            notes.append("no traffic level declared (layers.scale.peak_rps or requests_per_day):"
-                         f" the required rate is the sweep's first rate, {required:g} req/s, so "
-                         "the score reflects goodput and errors at the tested loads")
-        passed = not base.saturated if required is None else sustained >= required * (1 - 1e-9)
-        threshold = "not saturated" if required is None else f">= {required:g}"
-        checks = [Check("scale.saturation", passed, sustained, threshold, "req/s",
-                        f"highest sustained {sustained:.3g} req/s; {where}; required "
-                        f"{'-' if required is None else f'{required:.3g}'} req/s "
-                        f"({required_source})", ids)]
+            notes.append("no peak declared (layers.scale.peak_rps, or requests_per_day with "
+                         f"peak_factor): the required rate is the sweep's first rate, "
+                         f"{required:g} req/s, so the score reflects goodput and errors at the "
+                         "tested loads")
+        checks = [saturation_check(cap, required, required_source, where, sweep.steps, ids)]
         lat = slos.latency_p95_s if slos else None
         ttft = slos.ttft_p95_s if slos else None
         bounds = ([f"E2E {lat.describe()} s"] if lat else []) + (
@@ -359,20 +448,22 @@ class ScaleSuite(ProbeSuite):
             notes.append("no per-request SLO (latency_p95_s / ttft_p95_s): goodput counts "
                          "every successful request")
         minimum = self.config.min_goodput_ratio
+        g_ci = proportion_interval(base.good, base.scheduled)
         checks.append(Check(
             "scale.goodput", goodput >= minimum, goodput, f">= {minimum:g}", "ratio",
             f"{base.good}/{base.scheduled} requests at {_rate(base.offered_rps)} succeeded "
             f"within {', '.join(bounds) or 'no latency SLO'}; goodput {base.goodput_rps:.3g} "
-            "req/s"))
+            "req/s", interval=g_ci, decided=decided(g_ci, minimum)))
         success = slos.success_rate if slos else None
         max_err = (1 - success.min if success is not None and success.min is not None
                    else plan.rule.max_error_rate)
         groups = ", ".join(f"{k} {v}" for k, v in base.errors_by_group.items()) or "none"
+        e_ci = proportion_interval(base.errors, base.scheduled)
         checks.append(Check(
             "scale.error_rate", base.error_rate <= max_err + 1e-12, base.error_rate,
             f"<= {max_err:.3g}", "ratio",
             f"{base.errors}/{base.scheduled} requests failed at {_rate(base.offered_rps)} "
-            f"(errors: {groups})"))
+            f"(errors: {groups})", interval=e_ci, decided=decided(e_ci, max_err)))
         missed = [f"{c.name} {c.value:.3g} (needs {c.threshold})" for c in checks[1:]
                   if not c.passed and c.value is not None]
         if missed:  # the base step is the evidence of a failed goodput or error-rate check
@@ -384,18 +475,40 @@ class ScaleSuite(ProbeSuite):
         return checks, failing
 
 
+def _signals_note(layer: LayerResult, sweep: SweepResult, scraper: SaturationScraper,
+                  url: str) -> None:
+    """Server-side saturation signals beside the knee: metrics and the layer's note."""
+    knee = next((s for s in sweep.steps if s.saturated), None)
+    shown = knee or (sweep.steps[-1] if sweep.steps else None)
+    if shown is None or not shown.signals:
+        why = (f"no saturation signal from {url}" + (f" ({scraper.errors} scrapes failed: "
+               f"{scraper.last_error})" if scraper.errors else ": none of the known gauges"))
+        layer.note = f"{layer.note}; {why}" if layer.note else why
+        return
+    at = "at the knee" if knee is not None else "at the last step"
+    parts = [f"{name} mean {v['mean']:.3g}, max {v['max']:.3g}"
+             for name, v in shown.signals.items()]
+    layer.metrics["saturation_signals"] = f"{at} ({_rate(shown.offered_rps)}): " + "; ".join(parts)
+    layer.metrics.update({f"signal_{v['signal']}_max": v["max"]
+                          for v in shown.signals.values()})
+
+
 def _rate(rps: float | None) -> str:
     return "closed loop" if rps is None else f"{rps:g} req/s"
 
 
 def _row(s: StepResult) -> dict[str, Any]:
     """One chart/table row per step (the HTML renderer's ``details["sweep"]`` shape)."""
+    o = s.overload or {}
     return {"offered_rps": s.offered_rps, "achieved_rps": s.achieved_rps,
             "goodput_rps": s.goodput_rps, "p50_s": s.p("e2e", 50), "p95_s": s.p("e2e", 95),
             "p99_s": s.p("e2e", 99), "ttft_p95_s": s.p("ttft", 95), "error_rate": s.error_rate,
             "scheduled": s.scheduled, "completed": s.completed, "good": s.good,
             "errors_by_group": s.errors_by_group, "saturated": s.saturated,
-            "saturation_reasons": list(s.saturation_reasons)}
+            "saturation_reasons": list(s.saturation_reasons), "duration_s": s.duration_s,
+            "verdict": "overloaded" if s.saturated else o.get("step_verdict", "open"),
+            "power": o.get("power"), "sizing": o.get("sizing"),
+            "scheduler_lag_p99_s": o.get("scheduler_lag_p99_s"), "signals": s.signals}
 
 
 def _step_case(ctx: SuiteContext, plan: ScalePlan, s: StepResult, reason: str,

@@ -65,6 +65,8 @@ class ConsoleProgress:
         offered = f"{event.offered_rps:g} req/s" if event.offered_rps is not None else "closed"
         p95 = f"{event.latency_p95_s:.2f} s" if event.latency_p95_s is not None else "-"
         mark = " [red]saturated[/]" if event.saturated else ""
+        if event.power is not None:  # the step's overload verdict and its power at 1.25x
+            mark += f" ({event.verdict or 'open'}, power {event.power:.2f} at 1.25x)"
         self.console.print(f"    load step {event.step + 1}/{event.steps}: offered {offered}, "
                            f"achieved {event.achieved_rps:.2f} req/s, goodput "
                            f"{event.goodput_rps:.2f} req/s, p95 {p95}, errors "

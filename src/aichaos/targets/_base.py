@@ -70,6 +70,8 @@ class TargetResponse:
             count), ``chunks`` (streamed content chunks counted as tokens, when the stream
             carried no usage; exact for llama.cpp and vLLM, which send one token per chunk,
             an estimate elsewhere) or None (no counts).
+        retry_after_s: the ``Retry-After`` header of an error response, seconds (RFC 9110
+            §10.2.3; an HTTP-date is converted to seconds from now), or None when absent.
     """
 
     output: str = ""
@@ -84,6 +86,7 @@ class TargetResponse:
     output_tokens: int | None = None
     raw: Any = None
     token_source: str | None = None
+    retry_after_s: float | None = None
 
     @property
     def ok(self) -> bool:

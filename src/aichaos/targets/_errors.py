@@ -14,6 +14,28 @@ def classify_http_status(status: int) -> str | None:
     return "http_4xx" if status < 500 else "http_5xx"
 
 
+def retry_after_seconds(value: str | bytes | None) -> float | None:
+    """Seconds a ``Retry-After`` header value asks to wait (RFC 9110 §10.2.3: delay-seconds or
+    an HTTP-date, taken relative to now), or None when absent or unreadable."""
+    if value is None:
+        return None
+    text = (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    from datetime import UTC, datetime
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
 def classify_exception(exc: BaseException) -> tuple[str, str]:
     """(error_class, one-line message) for a transport exception raised while talking to a target.
 

@@ -14,7 +14,11 @@ from aichaos.config import HttpTargetConfig
 from aichaos.config._targets import target_type
 from aichaos.errors import ConfigError, TargetUnreachable
 from aichaos.targets._base import Target, TargetRequest, TargetResponse, request_headers
-from aichaos.targets._errors import classify_exception, classify_http_status
+from aichaos.targets._errors import (
+    classify_exception,
+    classify_http_status,
+    retry_after_seconds,
+)
 from aichaos.targets._request import RequestExtras, split_static, template_variables
 
 _ENV = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
@@ -93,6 +97,7 @@ class HttpTarget(Target):
             r = await self._client.request(self.config.method, self.config.url, json=body,
                                            headers=headers, params=params)
             resp.status = r.status_code
+            resp.retry_after_s = retry_after_seconds(r.headers.get("retry-after"))
             self._read(r, resp)
         except Exception as exc:  # failures of the system under test are observations
             resp.error_class, resp.error = classify_exception(exc)

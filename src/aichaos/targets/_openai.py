@@ -13,7 +13,11 @@ from aichaos.config import OpenAITargetConfig
 from aichaos.config._targets import target_type
 from aichaos.errors import TargetUnreachable
 from aichaos.targets._base import Target, TargetRequest, TargetResponse, request_headers
-from aichaos.targets._errors import classify_exception, classify_http_status
+from aichaos.targets._errors import (
+    classify_exception,
+    classify_http_status,
+    retry_after_seconds,
+)
 from aichaos.targets._request import RequestExtras, split_static
 
 _ENV = jinja2.Environment(
@@ -113,6 +117,7 @@ class OpenAITarget(Target):
         body, headers, params = self._prepare(request)
         r = await self._client.post(self._url, json=body, headers=headers, params=params)
         resp.status = r.status_code
+        resp.retry_after_s = retry_after_seconds(r.headers.get("retry-after"))
         try:
             data = r.json()
         except ValueError:
@@ -140,6 +145,7 @@ class OpenAITarget(Target):
         async with self._client.stream("POST", self._url, json=body, headers=headers,
                                        params=params) as r:
             resp.status = r.status_code
+            resp.retry_after_s = retry_after_seconds(r.headers.get("retry-after"))
             if (cls := classify_http_status(r.status_code)) is not None:
                 text = (await r.aread()).decode("utf-8", "replace")
                 try:
