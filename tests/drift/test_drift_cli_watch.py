@@ -16,6 +16,8 @@ from aichaos.runner import EventBus, Runner
 from aichaos.store import ResultStore
 
 CASES = [Case(id=f"c{i}", input=f"question {i}", expected=[f"answer {i}"]) for i in range(4)]
+#: 8 distinct cases: the paired tests count cases, so the same 4 sent twice would be 4
+EIGHT = [Case(id=f"c{i}", input=f"question {i}", expected=[f"answer {i}"]) for i in range(8)]
 
 
 class _Result:
@@ -41,12 +43,12 @@ def _mock_experiment(answers: dict[str, str]) -> Experiment:
 
 def test_compare_cli_pin_baseline_and_errors(tmp_path: Path) -> None:
     store = ResultStore(f"sqlite:///{tmp_path / 'aichaos.db'}")
-    good = {c.input: f"the {c.expected[0]}" for c in CASES}
+    good = {c.input: f"the {c.expected[0]}" for c in EIGHT}
     ids = []
     for answers in (good, good, {}):
         bus = EventBus()
         store.attach(bus)
-        ids.append(asyncio.run(Runner(_mock_experiment(answers), bus, cases=CASES * 2).run()
+        ids.append(asyncio.run(Runner(_mock_experiment(answers), bus, cases=EIGHT).run()
                                ).run_id)
     store.close()
     pin = _cli("compare", ids[0], "--pin", "--results", str(tmp_path))
@@ -58,7 +60,10 @@ def test_compare_cli_pin_baseline_and_errors(tmp_path: Path) -> None:
     verdicts = {m["metric"]: m["verdict"] for m in data["metrics"]}
     assert data["run_a"] == ids[0] and verdicts["pass_rate"] == "worse"
     assert verdicts["error_rate"] == "same" and "output_embedding" not in verdicts
-    same = _cli("compare", ids[0], ids[1], "--results", str(tmp_path), "--no-embeddings")
+    # the mock answers in microseconds, a warm second run reliably faster: answers only
+    answers_only = [x for m in ("pass_rate", "score", "error_rate", "refusal_rate",
+                                "output_length") for x in ("--metric", m)]
+    same = _cli("compare", ids[0], ids[1], "--results", str(tmp_path), *answers_only)
     assert same.returncode == 0 and "overall: same" in same.stdout
     for args, message in (
         (("compare", "nope", ids[1]), "error: run 'nope': not in the results store"),

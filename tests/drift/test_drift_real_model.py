@@ -106,12 +106,14 @@ def test_truncated_answers_are_worse_identical_run_is_same(
     assert worse.verdict == "worse"
     length = worse.get("output_length")
     assert length.verdict == "worse" and length.value_b == 6.0
-    assert length.p_adjusted is not None and length.p_adjusted < 0.01
+    # paired (Wilcoxon on 8 cases): the smallest p is 2 / 2^8 = 0.0078, then the family step
+    assert worse.paired and length.p_adjusted is not None and length.p_adjusted < 0.05
     latency = worse.get("latency_s")  # fewer tokens: faster (significance depends on load)
     assert latency.value_b is not None and latency.value_a is not None
-    assert latency.value_b < latency.value_a and latency.verdict in ("better", "same")
+    assert latency.value_b < latency.value_a and latency.verdict in ("better", "same",
+                                                                     "inconclusive")
     for metric in ("error_rate", "refusal_rate", "pass_rate"):
-        assert worse.get(metric).verdict == "same", metric
+        assert worse.get(metric).verdict in ("same", "inconclusive"), metric
 
     for m in same.metrics:
         if m.metric not in ("latency_s", "ttft_s"):
