@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import httpx
+import pytest
 from aiohttp import web
 
 from aichaos.config import Experiment
@@ -106,28 +108,45 @@ async def test_watch_detects_degradation_alerts_and_exposes_metrics(tmp_path: Pa
     scraped: list[str] = []
 
     async def on_iteration(stats: object, metrics: object) -> None:
-        if stats.iteration == 4:  # type: ignore[attr-defined]
+        if stats.iteration == 5:  # type: ignore[attr-defined]
             state["broken"] = True
         async with httpx.AsyncClient() as http:
             scraped.append((await http.get(metrics.url)).text)  # type: ignore[attr-defined]
 
     try:
-        outcome = await watch(experiment, store, iterations=6, interval_s=0, sample=4,
+        outcome = await watch(experiment, store, iterations=8, interval_s=0, sample=4,
                               webhook=f"http://127.0.0.1:{port}/hook",
-                              metrics_listen="127.0.0.1:0", warmup=3, cases=CASES,
-                              on_iteration=on_iteration)
+                              metrics_listen="127.0.0.1:0", warmup=5, cases=CASES,
+                              on_iteration=on_iteration, report=tmp_path / "watch.html")
     finally:
         await runner.cleanup()
-    assert [s.pass_rate for s in outcome.iterations] == [1.0] * 4 + [0.0] * 2
-    assert [(a.metric, a.iteration) for a in outcome.alarms] == [("pass_rate", 5)]
+    assert [s.pass_rate for s in outcome.iterations] == [1.0] * 5 + [0.0] * 3
+    # a constant score alarms at once (threshold at its floor); the pass rate, whose
+    # calibration allows a case that never failed in 5 warm-ups to fail now and then
+    # (Jeffreys), one iteration later; both place the change after iteration 5
+    assert [(a.metric, a.iteration, a.change_iteration) for a in outcome.alarms] == [
+        ("score", 6, 5), ("pass_rate", 7, 5)]
+    assert outcome.alarms[0].threshold == 4.0 and (outcome.alarms[1].threshold or 0) > 5
+    assert outcome.thresholds["pass_rate"] is None  # re-warming on the new level
+    assert outcome.per_metric_alpha == pytest.approx(1 - 0.95 ** (1 / 6))  # 6 metrics seen
+    assert outcome.skipped == ["hallucination_rate", "bias_disparity"]  # no context, no probe
     assert outcome.exit_code == 1 and outcome.webhook_errors == []
-    assert hooks[0]["event"] == "aichaos.degradation" and hooks[0]["metric"] == "pass_rate"
-    assert hooks[0]["run_id"] == outcome.iterations[4].run_id
-    assert len({s.run_id for s in outcome.iterations}) == 6
+    assert [h["metric"] for h in hooks] == ["score", "pass_rate"]
+    assert hooks[0]["event"] == "aichaos.degradation" and hooks[0]["change_iteration"] == 5
+    assert hooks[1]["run_id"] == outcome.iterations[6].run_id
+    assert len({s.run_id for s in outcome.iterations}) == 8
     assert all(store.run(s.run_id)["status"] == "completed" for s in outcome.iterations)
     assert 'aichaos_watch_alarms_total{metric="pass_rate"} 1.0' in scraped[-1]
-    assert 'aichaos_watch_requests_total{outcome="ok"} 24.0' in scraped[-1]
+    assert 'aichaos_watch_requests_total{outcome="ok"} 32.0' in scraped[-1]
     assert "aichaos_watch_pass_rate 0.0" in scraped[-1]
+    assert 'aichaos_watch_metric{metric="output_length"} 1.0' in scraped[-1]
+    page = (tmp_path / "watch.html").read_text()
+    charts = re.findall(r'<section class="chart" id="trend-(\w+)" data-metric="\w+" '
+                        r'data-alarms="(\d)">', page)
+    assert charts == [("latency_s", "0"), ("pass_rate", "1"), ("error_rate", "0"),
+                      ("refusal_rate", "0"), ("score", "1"), ("output_length", "0")]
+    assert page.count('class="change-point"') == 2 and page.count('class="alarm-line"') == 2
+    assert "change point after iteration 5, alarm at 7 (down)" in page
     store.close()
 
 

@@ -208,9 +208,18 @@ def watch(
                                                 "alarm.")] = None,
     metrics_listen: Annotated[str, typer.Option(help="host:port of watch's own /metrics "
                                                 "('' = off).")] = "127.0.0.1:9464",
-    warmup: Annotated[int, typer.Option(help="Page-Hinkley warm-up, iterations.")] = 10,
-    threshold: Annotated[float, typer.Option(help="Page-Hinkley threshold, standard "
-                                             "deviations.")] = 8.0,
+    warmup: Annotated[int, typer.Option(help="Page-Hinkley warm-up, iterations (the "
+                                        "thresholds are calibrated on it).")] = 10,
+    threshold: Annotated[float | None, typer.Option(help="A fixed Page-Hinkley threshold, "
+                                                    "standard deviations (default: "
+                                                    "calibrated per metric).")] = None,
+    false_alarm_rate: Annotated[float, typer.Option(help="Family-wise false-alarm rate "
+                                                    "over --horizon iterations, all "
+                                                    "metrics.")] = 0.05,
+    horizon: Annotated[int, typer.Option(help="Iterations the false-alarm rate is "
+                                         "controlled over.")] = 50,
+    report: Annotated[Path | None, typer.Option(help="HTML trend report (default: "
+                                                "RESULTS/watch.html).")] = None,
     results: Annotated[Path | None, typer.Option(help="Results directory (default: the "
                                                  "file's report.dir).")] = None,
 ) -> None:
@@ -224,22 +233,28 @@ def watch(
     if webhook is not None and not webhook.startswith(("http://", "https://")):
         raise _fail(f"--webhook: expected an http(s) URL, got {webhook!r}")
 
-    def report(stats: IterationStats, metrics: WatchMetrics) -> None:
+    def show(stats: IterationStats, metrics: WatchMetrics) -> None:
         alarms = f" [bold red]ALARM {', '.join(stats.alarms)}[/]" if stats.alarms else ""
+        extra = "".join(f", {name.removesuffix('_rate')} {_fmt(stats.values[name], 2)}"
+                        for name in ("refusal_rate", "hallucination_rate", "score",
+                                     "output_length", "bias_disparity")
+                        if name in stats.values)
         _out.print(f"#{stats.iteration} {stats.run_id}: pass {_fmt(stats.pass_rate, 2)}, "
                    f"errors {_fmt(stats.error_rate, 2)}, latency {_fmt(stats.latency_s)} s"
-                   + alarms)
+                   + extra + alarms)
 
     try:
         experiment = load_experiment(experiment_file)
         out_dir = Path(results or experiment.report.dir)
+        report_path = report or out_dir / "watch.html"
         store = ResultStore(experiment.store.url or default_url(out_dir),
                             mask=experiment.store.mask_pii, secrets=secrets_of(experiment))
         try:
             outcome = asyncio.run(watch_loop(
                 experiment, store, iterations=iterations, interval_s=interval, sample=sample,
                 webhook=webhook, metrics_listen=metrics_listen or None, warmup=warmup,
-                threshold=threshold, on_iteration=report))
+                threshold=threshold, false_alarm_rate=false_alarm_rate, horizon=horizon,
+                report=report_path, on_iteration=show))
         finally:
             store.close()
     except AIChaosError as exc:
@@ -248,7 +263,11 @@ def watch(
         raise typer.Exit(130) from None
     for error in outcome.webhook_errors:
         _err.print(f"warning: {error}")
-    _out.print(f"{len(outcome.iterations)} iterations, {len(outcome.alarms)} alarm(s)")
+    for alarm in outcome.alarms:
+        _out.print(f"alarm: {alarm.metric} {alarm.direction} at iteration {alarm.iteration}, "
+                   f"change after iteration {alarm.change_iteration}")
+    _out.print(f"{len(outcome.iterations)} iterations, {len(outcome.alarms)} alarm(s); "
+               f"trend report {report_path}")
     raise typer.Exit(outcome.exit_code)
 
 
