@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import jinja2
@@ -22,7 +22,6 @@ import jinja2
 from aichaos._version import __version__
 from aichaos.drift._quality import TRACKED
 from aichaos.errors import ConfigError
-
 
 
 class WatchOutcome(Protocol):
