@@ -152,3 +152,19 @@ async def test_watch_detects_degradation_alerts_and_exposes_metrics(tmp_path: Pa
 
 async def _empty(_request: web.Request) -> web.Response:
     return web.Response()
+
+
+def test_watch_cli_bad_options_are_one_line_errors(tmp_path: Path) -> None:
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text("title: w\ntarget: {type: mock}\n", encoding="utf-8")
+    for args, message in (
+        (("--false-alarm-rate", "2"), "error: need 0 < --false-alarm-rate < 1 (got 2.0)"),
+        (("--horizon", "0"), "error: need 0 < --false-alarm-rate < 1 (got 0.05), --horizon "
+                             ">= 1 (got 0)"),
+        (("--threshold", "-1"), "error: --threshold: expected a positive number of sigmas"),
+    ):
+        bad = _cli("watch", str(experiment), "--iterations", "1", "--metrics-listen", "",
+                   "--results", str(tmp_path), *args)
+        assert bad.returncode == 2 and bad.stderr.strip().startswith(message), bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+    assert not (tmp_path / "watch.html").exists()  # nothing ran, nothing written

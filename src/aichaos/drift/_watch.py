@@ -48,9 +48,6 @@ from aichaos.store import ResultStore
 
 log = logging.getLogger(__name__)
 
-#: metric -> (direction, sigma floor in the metric's unit): the figures every iteration has
-DETECTED: dict[str, tuple[str, float]] = {
-    m: ("both" if len(d) > 1 else d[0], floor) for m, (d, _binary, floor) in TRACKED.items()}
 
 
 @dataclass(frozen=True, slots=True)
