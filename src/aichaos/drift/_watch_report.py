@@ -71,7 +71,9 @@ def chart(metric: str, series: list[tuple[int, float]], alarms: list[Any], warmu
     ys = [v for _, v in series] or [0.0]
     x0, x1 = min(xs), max(max(xs), min(xs) + 1)
     lo, hi = min(ys), max(ys)
-    if hi - lo < 1e-12:
+    if UNITS.get(metric) == "ratio":  # rates on their whole scale
+        lo, hi = 0.0, 1.0
+    elif hi - lo < 1e-12:
         lo, hi = lo - 0.5 * (abs(lo) or 1.0), hi + 0.5 * (abs(hi) or 1.0)
     pad = (hi - lo) * 0.08
     lo, hi = lo - pad, hi + pad
