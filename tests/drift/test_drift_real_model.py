@@ -75,7 +75,10 @@ def _split_false_alarms(a: RunSample, b: RunSample, trials: int, seed: int = 7) 
         sb = RunSample("right", [pooled_obs[i] for i in right], a.length_unit,
                        pooled_emb[right])
         result = compare_samples(sa, sb, seed=t)
-        alarms = [m.metric for m in result.metrics if m.verdict not in ("same", "n/a")]
+        # an alarm claims a change; "inconclusive" (a material effect this n cannot test,
+        # e.g. pass rate 2/8 vs 3/8) claims none
+        alarms = [m.metric for m in result.metrics if m.verdict in ("worse", "better",
+                                                                     "changed")]
         any_alarm += bool(alarms)
         for m in alarms:
             per_metric[m] = per_metric.get(m, 0) + 1
@@ -106,12 +109,14 @@ def test_truncated_answers_are_worse_identical_run_is_same(
     assert worse.verdict == "worse"
     length = worse.get("output_length")
     assert length.verdict == "worse" and length.value_b == 6.0
-    assert length.p_adjusted is not None and length.p_adjusted < 0.01
+    # paired (Wilcoxon on 8 cases): the smallest p is 2 / 2^8 = 0.0078, then the family step
+    assert worse.paired and length.p_adjusted is not None and length.p_adjusted < 0.05
     latency = worse.get("latency_s")  # fewer tokens: faster (significance depends on load)
     assert latency.value_b is not None and latency.value_a is not None
-    assert latency.value_b < latency.value_a and latency.verdict in ("better", "same")
+    assert latency.value_b < latency.value_a and latency.verdict in ("better", "same",
+                                                                     "inconclusive")
     for metric in ("error_rate", "refusal_rate", "pass_rate"):
-        assert worse.get(metric).verdict == "same", metric
+        assert worse.get(metric).verdict in ("same", "inconclusive"), metric
 
     for m in same.metrics:
         if m.metric not in ("latency_s", "ttft_s"):

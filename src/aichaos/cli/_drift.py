@@ -59,18 +59,26 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.2g}" if 0 < abs(value) < 10 ** -digits else f"{value:.{digits}f}"
 
 
+def _mde(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "none at this n" if value == float("inf") else _fmt(value)
+
+
 def _table(result: Comparison) -> Table:
-    t = Table(title=f"{result.run_b} vs reference {result.run_a} (alpha {result.alpha}, Holm)",
-              box=None)
-    for col in ("metric", "A", "B", "n A/B", "test", "effect", "p", "p Holm", "verdict"):
+    design = "paired" if result.paired else "unpaired"
+    t = Table(title=f"{result.run_b} vs reference {result.run_a} (alpha {result.alpha}, "
+                    f"{design}; pass rate primary, Tarone-Holm)", box=None)
+    for col in ("metric", "A", "B", "n A/B", "test", "effect", "p", "p adj", "MDE",
+                "verdict"):
         t.add_column(col, justify="left" if col in ("metric", "test", "verdict") else "right")
-    colors = {"worse": "red", "better": "green", "changed": "yellow"}
+    colors = {"worse": "red", "better": "green", "changed": "yellow", "inconclusive": "yellow"}
     for m in result.metrics:
         color = colors.get(m.verdict)
         verdict = f"[{color}]{m.verdict}[/]" if color else m.verdict
         t.add_row(m.metric, _fmt(m.value_a), _fmt(m.value_b), f"{m.n_a}/{m.n_b}", m.test,
                   f"{m.effect_name} {_fmt(m.effect)}", _fmt(m.p_value), _fmt(m.p_adjusted),
-                  verdict)
+                  _mde(m.mde), verdict)
     return t
 
 
@@ -84,7 +92,7 @@ def compare(
                                            "(overrides --results).")] = None,
     pin: Annotated[bool, typer.Option("--pin", help="Pin RUN_A as its experiment's "
                                       "baseline.")] = False,
-    alpha: Annotated[float, typer.Option(help="Family-wise error rate (Holm).")] = 0.05,
+    alpha: Annotated[float, typer.Option(help="Family-wise error rate (docs/drift.md).")] = 0.05,
     suite: Annotated[list[str] | None, typer.Option(help="Probe suite(s) whose cases are "
                                                     "compared (default: capability).")] = None,
     metric: Annotated[list[str] | None, typer.Option(help="Metric(s) to compare "
@@ -107,6 +115,8 @@ def compare(
                                               "baseline file does not accept.")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the "
                                                 "comparison to this file.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse (exit 2) when the two "
+                                         "runs did not replay the same cases.")] = False,
 ) -> None:
     """Compare two runs: stored runs metric by metric (better / same / worse, with p-values),
     or, with --format markdown or report.json paths, their scorecards as a PR comment.
@@ -145,18 +155,24 @@ def compare(
                     raise ConfigError(f"--direction {flag!r}: expected METRIC=higher|lower")
                 directions[name] = value
             result = compare_runs(store, a, b, alpha=alpha, suites=suite or None,
-                                  metrics=chosen, directions=directions)
+                                  metrics=chosen, directions=directions, strict=strict)
             if pin:
                 pin_baseline(store, a)
         finally:
             store.close()
     except AIChaosError as exc:
         raise _fail(str(exc)) from None
+    for warning in result.warnings:
+        _err.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
     if as_json or fmt == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:
         _out.print(_table(result))
-        _out.print(f"overall: [bold]{result.verdict}[/]")
+        adverse = ", ".join(f"{m.metric} {_fmt(m.value_a)} -> {_fmt(m.value_b)}"
+                            for m in result.adverse())
+        _out.print(f"overall: [bold]{result.verdict}[/]"
+                   + (f" (moved the wrong way, undecided at this n: {adverse})"
+                      if adverse else ""))
     raise typer.Exit(1 if result.verdict == "worse" else 0)
 
 
@@ -192,9 +208,18 @@ def watch(
                                                 "alarm.")] = None,
     metrics_listen: Annotated[str, typer.Option(help="host:port of watch's own /metrics "
                                                 "('' = off).")] = "127.0.0.1:9464",
-    warmup: Annotated[int, typer.Option(help="Page-Hinkley warm-up, iterations.")] = 10,
-    threshold: Annotated[float, typer.Option(help="Page-Hinkley threshold, standard "
-                                             "deviations.")] = 8.0,
+    warmup: Annotated[int, typer.Option(help="Page-Hinkley warm-up, iterations (the "
+                                        "thresholds are calibrated on it).")] = 10,
+    threshold: Annotated[float | None, typer.Option(help="A fixed Page-Hinkley threshold, "
+                                                    "standard deviations (default: "
+                                                    "calibrated per metric).")] = None,
+    false_alarm_rate: Annotated[float, typer.Option(help="Family-wise false-alarm rate "
+                                                    "over --horizon iterations, all "
+                                                    "metrics.")] = 0.05,
+    horizon: Annotated[int, typer.Option(help="Iterations the false-alarm rate is "
+                                         "controlled over.")] = 50,
+    report: Annotated[Path | None, typer.Option(help="HTML trend report (default: "
+                                                "RESULTS/watch.html).")] = None,
     results: Annotated[Path | None, typer.Option(help="Results directory (default: the "
                                                  "file's report.dir).")] = None,
 ) -> None:
@@ -208,22 +233,28 @@ def watch(
     if webhook is not None and not webhook.startswith(("http://", "https://")):
         raise _fail(f"--webhook: expected an http(s) URL, got {webhook!r}")
 
-    def report(stats: IterationStats, metrics: WatchMetrics) -> None:
+    def show(stats: IterationStats, metrics: WatchMetrics) -> None:
         alarms = f" [bold red]ALARM {', '.join(stats.alarms)}[/]" if stats.alarms else ""
+        extra = "".join(f", {name.removesuffix('_rate')} {_fmt(stats.values[name], 2)}"
+                        for name in ("refusal_rate", "hallucination_rate", "score",
+                                     "output_length", "bias_disparity")
+                        if name in stats.values)
         _out.print(f"#{stats.iteration} {stats.run_id}: pass {_fmt(stats.pass_rate, 2)}, "
                    f"errors {_fmt(stats.error_rate, 2)}, latency {_fmt(stats.latency_s)} s"
-                   + alarms)
+                   + extra + alarms)
 
     try:
         experiment = load_experiment(experiment_file)
         out_dir = Path(results or experiment.report.dir)
+        report_path = report or out_dir / "watch.html"
         store = ResultStore(experiment.store.url or default_url(out_dir),
                             mask=experiment.store.mask_pii, secrets=secrets_of(experiment))
         try:
             outcome = asyncio.run(watch_loop(
                 experiment, store, iterations=iterations, interval_s=interval, sample=sample,
                 webhook=webhook, metrics_listen=metrics_listen or None, warmup=warmup,
-                threshold=threshold, on_iteration=report))
+                threshold=threshold, false_alarm_rate=false_alarm_rate, horizon=horizon,
+                report=report_path, on_iteration=show))
         finally:
             store.close()
     except AIChaosError as exc:
@@ -232,7 +263,11 @@ def watch(
         raise typer.Exit(130) from None
     for error in outcome.webhook_errors:
         _err.print(f"warning: {error}")
-    _out.print(f"{len(outcome.iterations)} iterations, {len(outcome.alarms)} alarm(s)")
+    for alarm in outcome.alarms:
+        _out.print(f"alarm: {alarm.metric} {alarm.direction} at iteration {alarm.iteration}, "
+                   f"change after iteration {alarm.change_iteration}")
+    _out.print(f"{len(outcome.iterations)} iterations, {len(outcome.alarms)} alarm(s); "
+               f"trend report {report_path}")
     raise typer.Exit(outcome.exit_code)
 
 

@@ -12,6 +12,7 @@ from aichaos.drift._baseline_file import (
     AcceptedFailures,
     load_accepted_failures,
 )
+from aichaos.drift._calibrate import calibrate_threshold, sidak
 from aichaos.drift._compare import (
     METRICS,
     VERDICTS,
@@ -21,8 +22,11 @@ from aichaos.drift._compare import (
     compare_samples,
     run_sample,
 )
+from aichaos.drift._family import PRIMARY_WEIGHT, FamilyResult, primary_tarone_holm
 from aichaos.drift._markdown import render_pr_comment
 from aichaos.drift._pagehinkley import PageHinkley
+from aichaos.drift._paired import compare_paired_continuous, compare_paired_rates, mcnemar_exact
+from aichaos.drift._quality import TRACKED, MetricDetector, bias_disparity, iteration_values
 from aichaos.drift._reports import RunReport, load_pair, read_report_file, read_stored_run
 from aichaos.drift._sample import (
     REFUSAL_PREFIXES,
@@ -56,19 +60,24 @@ from aichaos.drift._watch import (
     probe_experiment,
     watch,
 )
+from aichaos.drift._watch_report import render_watch_report, write_watch_report
 
 __all__ = [
     "METRICS",
+    "PRIMARY_WEIGHT",
     "REFUSAL_PREFIXES",
+    "TRACKED",
     "VERDICTS",
     "AcceptedFailure",
     "AcceptedFailures",
     "Alarm",
     "CheckChange",
     "Comparison",
+    "FamilyResult",
     "IterationStats",
     "LayerChange",
     "MetricComparison",
+    "MetricDetector",
     "Observation",
     "PageHinkley",
     "RunReport",
@@ -79,11 +88,15 @@ __all__ = [
     "WatchOutcome",
     "baseline_for",
     "baselines",
+    "bias_disparity",
+    "calibrate_threshold",
     "cliffs_delta",
     "cohens_h",
     "compare",
     "compare_continuous",
     "compare_embeddings",
+    "compare_paired_continuous",
+    "compare_paired_rates",
     "compare_rates",
     "compare_reports",
     "compare_samples",
@@ -91,16 +104,22 @@ __all__ = [
     "experiment_differences",
     "holm",
     "is_refusal",
+    "iteration_values",
     "list_baselines",
     "load_accepted_failures",
     "load_pair",
+    "mcnemar_exact",
     "pin_baseline",
+    "primary_tarone_holm",
     "probe_experiment",
     "read_report_file",
     "read_stored_run",
     "render_pr_comment",
+    "render_watch_report",
     "resolve_run",
     "run_sample",
     "sample_from_rows",
+    "sidak",
     "watch",
+    "write_watch_report",
 ]

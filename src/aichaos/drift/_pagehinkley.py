@@ -56,6 +56,11 @@ class PageHinkley:
     _count: int = 0
     _cum: float = 0.0
     _extreme: float = 0.0
+    #: values since the last (re)start at which the cumulative sum was last at its extreme:
+    #: Hinkley's (1971) estimate of where the change began (the last value before it)
+    extreme_at: int = 0
+    #: ``extreme_at`` of the last alarm (values counted from that run's start), or None
+    change_at: int | None = None
 
     def __post_init__(self) -> None:
         if self.direction not in ("up", "down"):
@@ -79,6 +84,7 @@ class PageHinkley:
         reference, so one change raises one alarm)."""
         self.n, self._warm = 0, []
         self._mean, self._count, self._cum, self._extreme = 0.0, 0, 0.0, 0.0
+        self.extreme_at = 0
 
     def update(self, x: float) -> bool:
         """Feed one value; True when it raises an alarm (the detector restarts after one)."""
@@ -96,12 +102,12 @@ class PageHinkley:
         self._mean += (z - self._mean) / self._count
         sign = -1.0 if self.direction == "up" else 1.0
         self._cum += z - self._mean + sign * self.delta
-        if self.direction == "up":
-            self._extreme = min(self._extreme, self._cum)
-        else:
-            self._extreme = max(self._extreme, self._cum)
+        if (self._cum <= self._extreme) if self.direction == "up" else (
+                self._cum >= self._extreme):
+            self._extreme, self.extreme_at = self._cum, self.n
         if self.statistic > self.threshold:
             self.alarms += 1
+            self.change_at = max(self.extreme_at, self.warmup)
             self.reset()
             return True
         return False

@@ -47,6 +47,9 @@ class Observation:
         refused: the answer is a refusal (only for successful requests).
         length: output length in ``RunSample.length_unit`` (successful requests only).
         output: the answer text ("" when there was none).
+        case_id, variant: the stored case's golden id and condition ("" when unknown); a
+            case of run A and one of run B with the same pair are replays of each other.
+        input: the text that was sent (a replay must have sent the same).
     """
 
     e2e_s: float | None
@@ -57,6 +60,9 @@ class Observation:
     refused: bool | None
     length: float | None
     output: str
+    case_id: str = ""
+    variant: str = ""
+    input: str = ""
 
 
 @dataclass
@@ -119,5 +125,7 @@ def sample_from_rows(run_id: str, rows: Sequence[dict[str, Any]]) -> RunSample:
             ttft_s=None if errored else r.get("ttft_s"),
             score=r.get("score"), passed=r.get("passed"), errored=errored,
             refused=None if errored else is_refusal(output), length=length, output=output,
+            case_id=str(r.get("case_id") or ""), variant=str(r.get("variant") or ""),
+            input=str(r.get("input") or ""),
         ))
     return RunSample(run_id, obs, "tokens" if tokens else "words")

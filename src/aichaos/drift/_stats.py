@@ -57,6 +57,8 @@ class SampleTest:
         effect_name: ``cliffs_delta``, ``cohens_h``, ``wasserstein_normed`` or
             ``cosine_distance``.
         material: the effect is beyond the negligible bound for its measure.
+        min_p: the smallest p-value the test could give on these margins (a lower bound;
+            Tarone 1990): 0 when not bounded usefully, 1 when nothing can be significant.
     """
 
     test: str
@@ -64,6 +66,7 @@ class SampleTest:
     effect: float | None
     effect_name: str
     material: bool
+    min_p: float = 0.0
 
 
 def cliffs_delta(a: Sequence[float], b: Sequence[float]) -> float:
@@ -81,45 +84,66 @@ def compare_continuous(a: Sequence[float], b: Sequence[float]) -> SampleTest:
     """Compare two samples of a continuous metric (test chosen by size; module docstring)."""
     n = min(len(a), len(b))
     if n < MIN_N:
-        return SampleTest("none", None, None, "cliffs_delta", False)
+        return SampleTest("none", None, None, "cliffs_delta", False, 1.0)
     if max(len(a), len(b)) > LARGE_N:
         spread = float(np.std(a)) or 1e-12
         dist = float(stats.wasserstein_distance(a, b)) / spread
-        sign = 1.0 if np.median(b) >= np.median(a) else -1.0
+        shift = float(np.median(b) - np.median(a)) or float(np.mean(b) - np.mean(a))
+        sign = 1.0 if shift > 0 else -1.0 if shift < 0 else 0.0  # tied medians: the means
         return SampleTest("wasserstein", None, sign * dist, "wasserstein_normed",
                           dist >= WASSERSTEIN_DRIFT)
     delta = cliffs_delta(a, b)
     if len(set(a) | set(b)) == 1:
-        return SampleTest("mann_whitney_u", 1.0, 0.0, "cliffs_delta", False)
+        return SampleTest("mann_whitney_u", 1.0, 0.0, "cliffs_delta", False, 1.0)
+    floor = rank_sum_min_p(len(a), len(b))
     if n < SMALL_N:
         p = float(stats.mannwhitneyu(a, b, alternative="two-sided", method="auto").pvalue)
         test = "mann_whitney_u"
     else:
         p = float(stats.ks_2samp(a, b).pvalue)
         test = "kolmogorov_smirnov"
-    return SampleTest(test, p, delta, "cliffs_delta", abs(delta) >= CLIFF_NEGLIGIBLE)
+    return SampleTest(test, p, delta, "cliffs_delta", abs(delta) >= CLIFF_NEGLIGIBLE,
+                      min(1.0, floor))
+
+
+def rank_sum_min_p(n_a: int, n_b: int) -> float:
+    """The smallest two-sided p-value of an exact rank-sum test, 2 / C(n_a + n_b, n_a)
+    (complete separation), computed in logs so large samples do not overflow."""
+    log_comb = math.lgamma(n_a + n_b + 1) - math.lgamma(n_a + 1) - math.lgamma(n_b + 1)
+    return min(1.0, math.exp(math.log(2.0) - log_comb))
 
 
 def compare_rates(k_a: int, n_a: int, k_b: int, n_b: int) -> SampleTest:
     """Compare two proportions ``k_a/n_a`` and ``k_b/n_b`` (Fisher or z; module docstring)."""
     if min(n_a, n_b) < MIN_N:
-        return SampleTest("none", None, None, "cohens_h", False)
+        return SampleTest("none", None, None, "cohens_h", False, 1.0)
     p_a, p_b = k_a / n_a, k_b / n_b
     h = cohens_h(p_a, p_b)
     pooled = (k_a + k_b) / (n_a + n_b)
     if pooled in (0.0, 1.0):
-        return SampleTest("fisher_exact", 1.0, 0.0, "cohens_h", False)
+        return SampleTest("fisher_exact", 1.0, 0.0, "cohens_h", False, 1.0)
     expected = [n * q for n in (n_a, n_b) for q in (pooled, 1.0 - pooled)]
     if min(expected) < 5:
         table = [[k_a, n_a - k_a], [k_b, n_b - k_b]]
         p = float(stats.fisher_exact(table, alternative="two-sided").pvalue)
         test = "fisher_exact"
+        floor = fisher_min_p(k_a + k_b, n_a, n_b)
     else:
         se = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n_a + 1.0 / n_b))
         z = (p_b - p_a) / se
         p = float(2.0 * stats.norm.sf(abs(z)))
         test = "two_proportion_z"
-    return SampleTest(test, p, h, "cohens_h", abs(h) >= COHEN_H_SMALL)
+        floor = 0.0
+    return SampleTest(test, p, h, "cohens_h", abs(h) >= COHEN_H_SMALL, floor)
+
+
+def fisher_min_p(successes: int, n_a: int, n_b: int) -> float:
+    """The smallest two-sided Fisher p-value attainable with these margins: the summed
+    probability of the tables no more likely than the least likely one (Tarone 1990)."""
+    dist = stats.hypergeom(n_a + n_b, successes, n_a)
+    support = np.arange(max(0, successes - n_b), min(successes, n_a) + 1)
+    pmf = dist.pmf(support)
+    return float(min(1.0, pmf[pmf <= pmf.min() * (1 + 1e-7)].sum()))
 
 
 def centroid_distance(a: NDArray[np.floating], b: NDArray[np.floating]) -> float:
@@ -139,7 +163,7 @@ def compare_embeddings(a: NDArray[np.floating], b: NDArray[np.floating], *,
         seed: RNG seed (the p-value is reproducible).
     """
     if min(len(a), len(b)) < MIN_N:
-        return SampleTest("none", None, None, "cosine_distance", False)
+        return SampleTest("none", None, None, "cosine_distance", False, 1.0)
     observed = centroid_distance(a, b)
     pooled = np.concatenate([a, b]).astype(np.float64)
     n, n_a = len(pooled), len(a)
@@ -153,7 +177,8 @@ def compare_embeddings(a: NDArray[np.floating], b: NDArray[np.floating], *,
     cos = np.einsum("ij,ij->i", mean_a, mean_b) / np.where(norms == 0, 1.0, norms)
     hits = int(np.sum(1.0 - cos >= observed - 1e-9))
     p = (1 + hits) / (1 + permutations)
-    return SampleTest("permutation", p, observed, "cosine_distance", True)
+    return SampleTest("permutation", p, observed, "cosine_distance", True,
+                      1.0 / (1 + permutations))
 
 
 def holm(p_values: Sequence[float | None]) -> list[float | None]:
