@@ -28,6 +28,7 @@ class Replay:
     response: TargetResponse
     score: Score | None
     stored: dict[str, Any]
+    planted: str = ""  # layer 4: where the probe's document went (context, proxy:<dep>)
 
 
 def _stored_case(store: ResultStore, run_id: str, case_id: str, variant: str) -> dict[str, Any]:
@@ -52,7 +53,9 @@ async def replay_case(store: ResultStore, run_id: str, case_id: str, variant: st
 
     The input is rebuilt, not read back from the store (stored prompts may be masked): a
     perturbation is re-applied from its recorded spec and seed; a toxic is re-installed on a
-    chaos proxy in front of its dependency (from the experiment's ``dependencies``).
+    chaos proxy in front of its dependency (from the experiment's ``dependencies``); a layer-4
+    case is rebuilt from the safety probe file with the run's canary, its document planted
+    again, and judged by the probe's detectors.
 
     Raises:
         ConfigError: unknown run, case or variant, or the experiment file is gone.
@@ -61,6 +64,8 @@ async def replay_case(store: ResultStore, run_id: str, case_id: str, variant: st
     experiment = _experiment_of(store, run_id)
     stored = _stored_case(store, run_id, case_id, variant)
     metadata = json.loads(stored["metadata"] or "{}")
+    if stored["layer"] == 4 and metadata.get("probe"):
+        return await _replay_safety(store, experiment, run_id, stored, metadata, variant)
     if not experiment.dataset:
         raise ConfigError(f"run {run_id}: the experiment has no dataset")
     case = next((c for c in load_dataset(experiment.dataset) if c.id == case_id), None)
@@ -92,6 +97,36 @@ async def replay_case(store: ResultStore, run_id: str, case_id: str, variant: st
         scorer = build_scorer(case.scorer or experiment.layers.capability.scorer)
         score = scorer.score(response.output, case)
     return Replay(case, variant, text, response, score, stored)
+
+
+async def _replay_safety(store: ResultStore, experiment: Experiment, run_id: str,
+                         stored: dict[str, Any], metadata: dict[str, Any],
+                         variant: str) -> Replay:
+    """A layer-4 case: rebuilt from the safety probe file, its document planted again."""
+    from aichaos.probes import replay_safety_case
+
+    row = store.run(run_id) or {}
+    seed = int(stored["seed"] if stored["seed"] is not None else
+               row.get("seed") or experiment.runtime.seed)
+    golden = load_dataset(experiment.dataset) if experiment.dataset else []
+    proxy = None
+    if experiment.dependencies:
+        proxy = ChaosProxy(seed=seed)
+        for name, dep in experiment.dependencies.items():
+            await proxy.add_proxy(name, dep.listen or "127.0.0.1:0", dep.upstream)
+        await proxy.start()
+    target = build_target(experiment.target)
+    try:
+        found = await replay_safety_case(experiment, target, run_id=run_id, seed=seed,
+                                         case_id=stored["case_id"],
+                                         probe_name=str(metadata["probe"]), golden=golden,
+                                         proxy=proxy)
+    finally:
+        await target.aclose()
+        if proxy is not None:
+            await proxy.stop()
+    return Replay(found.item.case, variant, found.request.input, found.response, found.score,
+                  stored, planted=found.planted)
 
 
 def run_replay(store: ResultStore, run_id: str, case_id: str, variant: str) -> Replay:

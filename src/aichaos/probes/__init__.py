@@ -40,6 +40,7 @@ from aichaos.probes._safety_probes import (
     SafetyProbe,
     safety_probe,
 )
+from aichaos.probes._safety_replay import SafetyReplay, replay_safety_case
 from aichaos.probes._scale import ScaleSuite, SuiteInterrupted
 from aichaos.probes._streams import StreamTrial, run_stream_trials, stream_checks
 from aichaos.probes._summary import failing_cases, latency_metrics, reproduce_command
@@ -66,6 +67,7 @@ __all__ = [
     "RunAborted",
     "SafetyItem",
     "SafetyProbe",
+    "SafetyReplay",
     "SafetySuite",
     "ScaleSuite",
     "StoredCases",
@@ -78,6 +80,7 @@ __all__ = [
     "failing_cases",
     "latency_metrics",
     "measure_resources",
+    "replay_safety_case",
     "reproduce_command",
     "resource_checks",
     "run_context_probe",
