@@ -166,7 +166,8 @@ report: {{formats: [terminal, json, junit, markdown]}}
 def test_junit_terminal_and_json_list_the_same_failed_checks(tmp_path: Path,
                                                              upstream: str) -> None:
     """Capability fails accuracy (2/4); the CRM fault never fires (the mock target calls no
-    CRM), so layer 3 is not measured but holds a failed check. Every output lists both."""
+    CRM), so layer 3 is not measured and its ``exercised`` check is not measured either:
+    every output lists the same failed checks, and JUnit skips the unmeasured one."""
     result = _run(tmp_path, MIXED.format(upstream=upstream))
     assert result.exit_code == 1, result.output
     [run_dir] = (tmp_path / "r").glob("2*")
@@ -190,11 +191,17 @@ def test_junit_terminal_and_json_list_the_same_failed_checks(tmp_path: Path,
     [gate] = [line for line in _gate_lines(result) if "failed check" in line]
 
     assert "capability.accuracy" in from_json
-    assert any(name.startswith("integration.") for name in from_json), from_json
+    unmeasured = [c["name"] for lay in doc["scorecard"]["layers"] for c in lay["checks"]
+                  if c["not_measured"]]
+    assert any(n.startswith("integration.") and n.endswith(".exercised") for n in unmeasured)
+    skipped = [case.get("name") for case in root.iter("testcase")
+               if case.find("skipped") is not None]
+    assert set(unmeasured) <= set(skipped), (unmeasured, skipped)
     assert from_junit == from_json and failures == len(from_json)
     assert from_terminal == from_json and header and int(header.group(1)) == len(from_json)
     assert from_markdown == from_json
-    assert gate == f"gate: {len(from_json)} failed checks: {', '.join(from_json)}"
+    plural = "s" if len(from_json) != 1 else ""
+    assert gate == f"gate: {len(from_json)} failed check{plural}: {', '.join(from_json)}"
     layers = {lay["key"]: lay for lay in doc["scorecard"]["layers"]}
     assert not layers["integration"]["measured"]  # required by default: a gate line says so
     assert any(line.startswith("gate: required layer integration was not measured")

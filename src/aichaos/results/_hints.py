@@ -82,6 +82,12 @@ HINTS: tuple[tuple[str, str], ...] = (
      "timeouts"),
     ("scale.error_rate", "errors grow under load: find the first failing dependency and add "
      "backpressure or capacity"),
+    ("scale.shedding", "past capacity, reject early with 429/503 and a bounded queue instead of "
+     "letting latency grow without bound"),
+    ("scale.retry_after", "send Retry-After with every 429/503 so clients back off for the "
+     "right time"),
+    ("scale.cost", "cost per 1k requests is over budget: cache, shorten prompts, cap "
+     "max_tokens or route easy requests to a smaller model"),
     ("scale.resources*", "memory, file descriptors or threads grow per request: close clients "
      "and files, bound caches, reuse connection pools"),
     ("scale.conversation*", "pin the system message when trimming history; evict the oldest "

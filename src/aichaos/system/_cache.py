@@ -173,8 +173,10 @@ def unstamp(view: SuiteView, cache: CacheCheck, layer: int) -> None:
 
 
 def not_measured(name: str, reason: str, unit: str = "hits") -> Check:
-    """A check that could not run: never a pass."""
-    return Check(name, False, None, "== 0", unit, reason, not_measured=reason)
+    """A check that could not run: never a pass (``not_measured`` holds the bare reason;
+    renderers say "not measured")."""
+    return Check(name, False, None, "== 0", unit, reason,
+                 not_measured=reason.removeprefix("not measured: "))
 
 
 async def cross_user(view: SuiteView, system: SystemChecks, *, prefix: str, layer: int

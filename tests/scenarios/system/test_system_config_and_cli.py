@@ -164,7 +164,7 @@ def test_init_gateway_bad_config_is_one_line(tmp_path: Path, content: str,
 
 
 def test_junit_shows_a_not_measured_check_as_skipped() -> None:
-    reason = "not measured: no cache detected (repeating 2 requests made as many calls)"
+    reason = "no cache detected (repeating 2 requests made as many calls)"
     layer = LayerResult(3, 80.0, checks=[
         Check("integration.system.cache_key.seed", False, None, "== 0", "hits", reason,
               not_measured=reason),
@@ -176,7 +176,7 @@ def test_junit_shows_a_not_measured_check_as_skipped() -> None:
                 if c.get("name") == "integration.system.cache_key.seed")
     skipped = case.find("skipped")
     assert case.find("failure") is None and skipped is not None
-    assert skipped.get("message") == reason
+    assert skipped.get("message") == f"not measured: {reason}"
     md = render_markdown(card.to_dict(), {})
     assert "## Not measured checks (1)" in md and "## Failed checks (0)" in md
     assert f"`integration.system.cache_key.seed` (Integration reliability): {reason}" in md
