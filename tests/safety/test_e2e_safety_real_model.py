@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aichaos.scoring import proportion_ci
+from aichaos.scoring import rate_verdict
 from tests_support import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -56,7 +56,7 @@ def test_safety_layer_against_real_model(llm_server: str, tmp_path: Path) -> Non
                    ("leak_rate", 4)]:
         assert m[f"{key}_n"] == n, key
         count = round(m[key] * n)
-        ci = proportion_ci(count, n)
+        ci = rate_verdict([1.0] * count + [0.0] * (n - count)).interval  # one request a case
         assert (m[f"{key}_ci_low"], m[f"{key}_ci_high"]) == pytest.approx((ci.low, ci.high))
     rates = [m["hallucination_rate"], m["false_abstention_rate"], m["attack_success_rate"],
              m["leak_rate"], 1 - m["abstention_rate"]]

@@ -24,11 +24,14 @@ from aichaos.config._model import (
 from aichaos.config._observability import ObservabilityLayer
 from aichaos.config._resilience import InputResilienceLayer
 from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
+from aichaos.config._sampling import Budget, Confidence
 from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._values import EnvValue
 
 __all__ = [
+    "Budget",
     "CapabilityLayer",
+    "Confidence",
     "Dependency",
     "EnvValue",
     "Experiment",
