@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from aichaos._events import CaseResult
 from aichaos.config import Budget, Experiment
@@ -33,12 +33,20 @@ from aichaos.errors import ConfigError
 from aichaos.scoring import Verdict, case_scores, rate_verdict
 from aichaos.stats._sequential import Direction
 
-if TYPE_CHECKING:
-    from aichaos.probes._base import PlannedCase, SuiteContext
-
-Pair = tuple["PlannedCase", CaseResult]
-Sender = Callable[[list["PlannedCase"]], Awaitable[list[CaseResult]]]
+#: a planned request (``aichaos.probes.PlannedCase``; typed loosely so this module stays
+#: below ``_base``, which imports it)
+PlannedCase = Any
+Pair = tuple[PlannedCase, CaseResult]
+Sender = Callable[[list[PlannedCase]], Awaitable[list[CaseResult]]]
 ScoresOf = Callable[[Sequence[Pair]], Mapping[str, float]]
+
+
+class SuiteContext(Protocol):
+    """What sampling reads from ``aichaos.probes.SuiteContext``."""
+
+    experiment: Experiment
+    seed: int
+    total_sent: int
 
 
 def default_scores(pairs: Sequence[Pair]) -> Mapping[str, float]:
@@ -323,13 +331,3 @@ def _room(ctx: SuiteContext, spent: Spend, budget: Budget) -> tuple[int, str] | 
                        f"cap: runtime.max_requests ({cap}) reached"))
     return min(limits, key=lambda x: x[0]) if limits else None
 
-
-def case_count_note(cases: int, what: str = "") -> str:
-    """The small-sample caution, counted in independent cases ("" at or above the floor)."""
-    from aichaos.probes._base import MIN_FIRM_SAMPLE
-
-    if cases >= MIN_FIRM_SAMPLE:
-        return ""
-    where = f" for {what}" if what else ""
-    return (f"based on only {cases} independent cases{where}: the grade is indicative, not a "
-            "firm verdict; add cases (or raise the layer's limit or budget) for one")

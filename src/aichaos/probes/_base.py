@@ -13,7 +13,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
@@ -22,14 +22,12 @@ from aichaos._registry import Registry
 from aichaos.config import Budget, Experiment
 from aichaos.dataset import Case
 from aichaos.errors import AIChaosError
+from aichaos.probes._adaptive import RateCheck, Sampled, Sender, sample_until_decided
 from aichaos.probes._resume import StoredCases
 from aichaos.proxy import ChaosProxy
 from aichaos.results import LayerResult
 from aichaos.scoring import Scorer
 from aichaos.targets import Target, TargetRequest
-
-if TYPE_CHECKING:
-    from aichaos.probes._adaptive import RateCheck, Sampled, Sender
 
 
 class RunAborted(AIChaosError):
@@ -44,6 +42,15 @@ class SpendCapReached(RunAborted):
 #: layer's grade gets a caution note: a 95% interval for a proportion is then wider than
 #: +/-25 points at best (Brown, Cai & DasGupta 2001)
 MIN_FIRM_SAMPLE = 10
+
+
+def case_count_note(cases: int, what: str = "") -> str:
+    """The small-sample caution, counted in independent cases ("" at or above the floor)."""
+    if cases >= MIN_FIRM_SAMPLE:
+        return ""
+    where = f" for {what}" if what else ""
+    return (f"based on only {cases} independent cases{where}: the grade is indicative, not a "
+            "firm verdict; add cases (or raise the layer's limit or budget) for one")
 
 @dataclass(slots=True)
 class PlannedCase:
@@ -217,8 +224,6 @@ class SuiteContext:
         Raises:
             RunAborted: the abort tolerance was crossed.
         """
-        from aichaos.probes._adaptive import sample_until_decided
-
         async def default(items: list[PlannedCase]) -> list[CaseResult]:
             return await self.send_all(items, layer=layer, suite=suite, scorer=scorer,
                                        pass_threshold=pass_threshold)

@@ -8,8 +8,14 @@ from dataclasses import replace
 from aichaos.config import CapabilityLayer, Experiment
 from aichaos.dataset import Case
 from aichaos.errors import ConfigError
-from aichaos.probes._adaptive import Pair, RateCheck, case_count_note, layer_budget
-from aichaos.probes._base import PlannedCase, ProbeSuite, SuiteContext, suites
+from aichaos.probes._adaptive import Pair, RateCheck, layer_budget
+from aichaos.probes._base import (
+    PlannedCase,
+    ProbeSuite,
+    SuiteContext,
+    case_count_note,
+    suites,
+)
 from aichaos.probes._summary import failing_cases, latency_metrics
 from aichaos.results import Check, LayerResult
 from aichaos.scoring import build_scorer, case_scores, exact

@@ -33,8 +33,14 @@ import httpx
 from aichaos._events import CaseResult
 from aichaos.config import OpenAITargetConfig, SafetyLayer
 from aichaos.errors import AIChaosError
-from aichaos.probes._adaptive import RateCheck, Sampled, case_count_note, layer_budget
-from aichaos.probes._base import PlannedCase, ProbeSuite, SuiteContext, suites
+from aichaos.probes._adaptive import RateCheck, Sampled, layer_budget
+from aichaos.probes._base import (
+    PlannedCase,
+    ProbeSuite,
+    SuiteContext,
+    case_count_note,
+    suites,
+)
 from aichaos.probes._safety_cases import (
     Finding,
     FindingScorer,
