@@ -245,6 +245,7 @@ async def sample_until_decided(
             out.stopped = reason
             break
         chosen: list[str] = []
+        limit = ""
         room = _room(ctx, out.spent, budget)
         while i < len(order) and len(chosen) < batch:
             key = order[i]
@@ -253,15 +254,15 @@ async def sample_until_decided(
                 continue
             need = len(planned_by_case[key])
             if room is not None and need > room[0]:
-                out.stopped = room[1]
+                limit = room[1]
                 break
             chosen.append(key)
             if room is not None:
                 room = (room[0] - need, room[1])
             i += 1
         if not chosen:
-            if not out.stopped.startswith(("budget", "cap")):
-                out.stopped = "decided" if decided_mode else "all cases sent"
+            out.stopped = (_limit_reason(limit, ctx, out.spent, budget) if limit else
+                           "decided" if decided_mode else "all cases sent")
             break
         items = [p for k in chosen for p in planned_by_case[k]]
         results = await send(items)
@@ -277,7 +278,8 @@ async def sample_until_decided(
                 for r in results)
         out.spent.seconds = time.monotonic() - started
         _update_verdicts(out, checks)
-        if out.stopped.startswith(("budget", "cap")):
+        if limit:
+            out.stopped = _limit_reason(limit, ctx, out.spent, budget)
             break
     else:
         out.stopped = ("decided" if decided_mode and out.verdicts
@@ -320,14 +322,17 @@ def _budget_spent(spent: Spend, budget: Budget) -> str:
 
 
 def _room(ctx: SuiteContext, spent: Spend, budget: Budget) -> tuple[int, str] | None:
-    """Requests that may still be sent, with the reason once they run out (None: no limit)."""
+    """Requests that may still be sent, with the limit that bounds them (None: no limit)."""
     limits: list[tuple[int, str]] = []
     if budget.requests is not None:
-        limits.append((budget.requests - spent.requests,
-                       f"budget: {spent.requests} requests of {budget.requests} spent"))
+        limits.append((budget.requests - spent.requests, "budget"))
     cap = ctx.experiment.runtime.max_requests
     if cap is not None:
-        limits.append((cap - ctx.total_sent,
-                       f"cap: runtime.max_requests ({cap}) reached"))
+        limits.append((cap - ctx.total_sent, "cap"))
     return min(limits, key=lambda x: x[0]) if limits else None
 
+
+def _limit_reason(kind: str, ctx: SuiteContext, spent: Spend, budget: Budget) -> str:
+    if kind == "cap":
+        return f"cap: runtime.max_requests ({ctx.experiment.runtime.max_requests}) reached"
+    return f"budget: {spent.requests} requests of {budget.requests} spent"
