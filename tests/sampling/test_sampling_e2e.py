@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -25,7 +26,7 @@ CASES = 60
 class _Answers(BaseHTTPRequestHandler):
     """Answers "question N" with "the answer N": right on every case."""
 
-    posts: list[str] = []
+    posts: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:  # /v1/models for the target's health check
         self._send({"object": "list", "data": [{"id": "easy", "object": "model"}]})
@@ -90,7 +91,7 @@ def _run(tmp_path: Path, exp: Path, results: str) -> tuple[subprocess.CompletedP
 
 def test_decided_run_sends_fewer_requests_than_fixed_on_an_easy_target(
         tmp_path: Path, easy_url: str) -> None:
-    fixed, fixed_report = _run(tmp_path, _experiment(tmp_path, easy_url, "{seed: 3}"), "f")
+    fixed, _ = _run(tmp_path, _experiment(tmp_path, easy_url, "{seed: 3}"), "f")
     fixed_posts = len(_Answers.posts)
     assert fixed.returncode == 0, fixed.stderr
     assert fixed_posts == CASES + 2  # every case, plus the two steady-state checks

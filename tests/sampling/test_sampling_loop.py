@@ -56,9 +56,9 @@ def test_decided_draws_in_a_seeded_order_and_stops_once_the_check_is_decided() -
     assert len(target.requests) < 60 and len(target.requests) % 4 == 0
     assert sampling["cases_sent"] == len(target.requests) == len(layer.case_scores or {})
     assert sent_ids(target) != sorted(sent_ids(target))  # shuffled, not the dataset order
-    again, target2 = run(experiment({"confidence": "decided", "batch_cases": 4}))
+    _, target2 = run(experiment({"confidence": "decided", "batch_cases": 4}))
     assert sent_ids(target2) == sent_ids(target)  # same seed, same order
-    other, target3 = run(experiment({"confidence": "decided", "batch_cases": 4, "seed": 8}))
+    _, target3 = run(experiment({"confidence": "decided", "batch_cases": 4, "seed": 8}))
     assert sent_ids(target3)[:8] != sent_ids(target)[:8]
     assert layer.interval is not None and layer.interval.n == len(target.requests)
     assert layer.grade_range is not None
