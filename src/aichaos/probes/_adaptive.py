@@ -12,7 +12,8 @@ decided (its interval excludes its threshold), when the cases run out, or when t
 
 Peeking after every batch keeps the error rate at alpha because the sequence is valid at
 every sample size at once; the bets are tuned for ``planned`` cases, fixed before the first
-score (the check's pool, or fewer when the request budget allows fewer), and the final
+score (the check's pool, at most :data:`PLANNED_CASES_MAX`, or fewer when the request budget
+allows fewer), and the final
 interval is computed with the same ``planned``, so the reported verdict is the one the
 stopping rule saw. With ``confidence: fixed`` every group is sent in the dataset's order
 (one batch unless a budget or the cap applies) and the interval is the fixed-n one.
@@ -32,6 +33,12 @@ from aichaos.config import Budget, Experiment
 from aichaos.errors import ConfigError
 from aichaos.scoring import Verdict, case_scores, rate_verdict
 from aichaos.stats._sequential import Direction
+
+#: the most cases the bets are tuned for (``n*`` of :mod:`aichaos.stats._confseq`): the
+#: sequence is tightest near ``n*``, and a check that can be decided is decided long before a
+#: large pool runs out (benchmarks/verdict_calibration.py: requests to decide vs fixed-n,
+#: 0.39 at n* = 150 against 0.51 at n* = the whole 888-case pool)
+PLANNED_CASES_MAX = 200
 
 #: a planned request (``aichaos.probes.PlannedCase``; typed loosely so this module stays
 #: below ``_base``, which imports it)
@@ -228,7 +235,7 @@ async def sample_until_decided(
         if decided_mode and pool:
             per_case = max(1, max(len(planned_by_case[k]) for k in keys))
             affordable = budget.requests // per_case if budget.requests else pool
-            out.planned[check.name] = max(1, min(pool, affordable))
+            out.planned[check.name] = max(1, min(pool, affordable, PLANNED_CASES_MAX))
         else:
             out.planned[check.name] = None
     started = time.monotonic()
