@@ -269,7 +269,8 @@ async def sample_until_decided(
             i += 1
         if not chosen:
             out.stopped = (_limit_reason(limit, ctx, out.spent, budget) if limit else
-                           "decided" if decided_mode else "all cases sent")
+                           "decided" if decided_mode and _all_decided(out, checks) else
+                           "all cases sent")
             break
         items = [p for k in chosen for p in planned_by_case[k]]
         results = await send(items)
