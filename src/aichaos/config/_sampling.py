@@ -26,7 +26,8 @@ Confidence = Literal["decided", "fixed"]
 class Budget(Strict):
     """What one layer may spend while it samples (any field left out is unbounded).
 
-    ``seconds`` is checked between batches, so a layer may overrun it by one batch;
+    ``seconds`` is checked between batches, and a batch holds no more cases than the seconds
+    left allow at the pace so far, so a layer overruns it by about one case at most;
     ``requests`` is never exceeded. ``cost_usd`` prices tokens with ``runtime.price_model``
     (or ``layers.scale.price_model``) through the layer-6 cost model.
     """

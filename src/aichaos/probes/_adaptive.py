@@ -254,7 +254,12 @@ async def sample_until_decided(
         chosen: list[str] = []
         limit = ""
         room = _room(ctx, out.spent, budget)
-        while i < len(order) and len(chosen) < batch:
+        size = batch
+        if budget.seconds is not None and out.cases_sent:
+            # no more cases than the seconds left hold at the pace so far (at least one)
+            pace = (time.monotonic() - started) / out.cases_sent
+            size = max(1, min(batch, int((budget.seconds - out.spent.seconds) / pace)))
+        while i < len(order) and len(chosen) < size:
             key = order[i]
             if decided_mode and not _wanted(key, out, checks):
                 i += 1
