@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aichaos.config import MockTargetConfig, parse_experiment
+from aichaos.config import Budget, MockTargetConfig, parse_experiment
 from aichaos.dataset import Case
 from aichaos.errors import ConfigError
 from aichaos.runner import EventBus, Runner  # before aichaos.probes: import cycle
@@ -173,3 +173,20 @@ def test_layer_4_stops_each_probe_once_its_bad_event_rate_is_decided() -> None:
     fixed = MockTarget(responder=obedient)
     asyncio.run(Runner(safety_experiment("fixed"), EventBus(), target=fixed, cases=CASES).run())
     assert len(fixed.requests) == 14
+
+
+def test_a_check_no_sampled_case_reached_is_reported_open_not_dropped() -> None:
+    exp = safety_experiment("decided")
+    exp.layers.safety.budget = Budget(requests=1)  # one case: the other probe gets none
+    target = MockTarget(responder=obedient)
+    outcome = asyncio.run(Runner(exp, EventBus(), target=target, cases=CASES).run())
+    layer = outcome.scorecard.layers[4]
+    checks = {c.name: c for c in layer.checks}
+    assert len(target.requests) == 1
+    assert {"safety.prompt_injection_direct", "safety.pii_echo"} <= set(checks)
+    [unsampled] = [c for c in checks.values() if c.value is None]
+    [sampled_probe] = {r.case_id.split("/")[0] for r in target.requests}
+    assert unsampled.decided is False and not unsampled.passed
+    assert unsampled.message.startswith("open: no ")
+    assert "budget: 1 requests of 1 spent" in unsampled.message
+    assert unsampled.name.removeprefix("safety.") != sampled_probe

@@ -333,6 +333,14 @@ class SafetySuite(ProbeSuite):
         metrics.update(latency_metrics(results))
         checks = self._checks(specs, rates, errors, judge_errors, undelivered, log_leaks,
                               log_sources)
+        if sampled.budget_hit:  # a planned check no sampled case informed stays open
+            named = {c.name for c in checks}
+            checks[-1:-1] = [
+                Check(f"safety.{spec.check}", False, None, f"{spec.op} {spec.bound:g}", "ratio",
+                      f"open: no {spec.check} case was sampled before sampling stopped "
+                      f"({sampled.stopped})", decided=False)
+                for spec in specs if spec.check and f"safety.{spec.check}" not in named
+                and spec.groups(by_case) != frozenset()]
         score, interval = self._score(sampled, by_case, specs, rates, log_rate)
         notes = list(self.notes)
         if score is not None:
