@@ -137,7 +137,7 @@ class Sampled:
     def open_note(self) -> str:
         """A caution naming the checks left open by a spent budget ("" otherwise)."""
         still = sorted(n for n, v in self.verdicts.items() if not v.decided)
-        if not still or self.mode != "decided" or not self.budget_hit:
+        if not still or not self.budget_hit:
             return ""
         return (f"sampling stopped ({self.stopped}) after {self.cases_sent}/"
                 f"{self.cases_planned} cases with {', '.join(still)} still open")
