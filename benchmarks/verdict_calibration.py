@@ -10,7 +10,11 @@ Printed, each beside its target:
   (a) coverage of the 95 % betting intervals at a fixed n, and at the adaptive stopping time;
   (b) wrongly decided checks (``rate >= 0.8`` decided pass while p < 0.8, or fail while
       p >= 0.8) and wrong firm grades (firm, but not the band of 100 p);
-  (c) requests to decide the check adaptively vs the fixed-n design with the same error:
+  (c) requests to decide the check adaptively vs the fixed-n design with the same error
+      (adaptive = the stopping rule of aichaos.probes._adaptive, the one `runtime.confidence:
+      decided` runs: look after every batch of ``runtime.batch_cases`` cases, bets tuned for
+      min(pool, PLANNED_CASES_MAX) cases, stop at the first look where the check is decided,
+      the pool being 2 x the fixed-n design):
       n sized by the usual power formula n = (z_0.975 + z_0.95)^2 sigma^2 / delta^2 for errors
       <= 5 % both ways at |p - 0.8| >= delta = 0.05, sigma^2 the case-score variance at p = 0.8
       (design effect of clustering included).
@@ -31,7 +35,10 @@ import time
 import numpy as np
 from scipy import stats
 
+from aichaos.config import Runtime
 from aichaos.load import Sample, StepResult, judge_step, size_step
+from aichaos.probes._adaptive import PLANNED_CASES_MAX
+from aichaos.scoring import rate_verdict
 from aichaos.stats import (
     BettingCS,
     SequentialCheck,
@@ -76,25 +83,34 @@ def main() -> None:
         return
     n_fixed = fixed_n_design()
     budget = 2 * n_fixed
+    batch = Runtime().batch_cases
+    planned = min(budget, PLANNED_CASES_MAX)
     t0 = time.perf_counter()
 
     cover_fixed = cover_stop = wrong_decided = decided = 0
     firm = wrong_firm = 0
     requests_adaptive: list[int] = []
+    checked = False
     for _ in range(args.sims):
         p = float(rng.uniform(0.5, 1.0))
         xs = case_scores(rng, p, budget)
         iv = betting_interval(xs[: args.fixed_cases])
         cover_fixed += iv.low <= p <= iv.high
-        check = SequentialCheck(THRESHOLD, planned=n_fixed)
-        grade_cs = BettingCS(planned=n_fixed)
+        # incremental, and identical to the loop's rate_verdict(scores, planned=planned) on
+        # the cases sent so far (checked on the first target below)
+        check = SequentialCheck(THRESHOLD, planned=planned)
+        grade_cs = BettingCS(planned=planned)
         used = 0
         for x in xs:
             used += 1
             d = check.update(float(x))
             grade_cs.update(float(x))
-            if d.decided:
+            if used % batch == 0 and d.decided:
                 break
+        if not checked:
+            same = rate_verdict(xs[:used], THRESHOLD, planned=planned).interval
+            assert (same.low, same.high) == (d.interval.low, d.interval.high), "loop rule"
+            checked = True
         requests_adaptive.append(used * REPEATS)
         cover_stop += d.interval.low <= p <= d.interval.high
         if d.decided:
@@ -110,7 +126,8 @@ def main() -> None:
     mean_adaptive = float(np.mean(requests_adaptive))
     fixed_requests = n_fixed * REPEATS
     print(f"verdict calibration: {sims} simulated targets, p ~ U[0.5, 1], ICC {RHO}, "
-          f"{REPEATS} requests per case, check rate >= {THRESHOLD} "
+          f"{REPEATS} requests per case, check rate >= {THRESHOLD}, looks every {batch} "
+          f"cases, bets tuned for {planned} "
           f"({time.perf_counter() - t0:.1f} s)")
     print(f"(a) coverage of 95% intervals at n={args.fixed_cases} cases: "
           f"{cover_fixed / sims:.3f}  (target 0.93-0.97)")

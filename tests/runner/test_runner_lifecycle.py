@@ -58,7 +58,7 @@ def test_completed_run_has_chaos_toolkit_journal_and_full_score() -> None:
     assert [a["activity"]["name"] for a in j["run"]] == ["layer1.capability"]
     assert j["run"][0]["status"] == "succeeded" and j["run"][0]["duration"] >= 0
     assert outcome.scorecard.layers[1].score == 100.0
-    assert "based on only 6 requests: the grade is indicative" in outcome.scorecard.layers[1].note
+    assert "based on only 6 independent cases: the grade is indicative" in outcome.scorecard.layers[1].note
     assert outcome.scorecard.layers[2].score is None  # not measured, never a pass
     overall = outcome.scorecard.to_dict()["overall"]
     assert (overall["measured_layers"], overall["layers"]) == (1, 6)

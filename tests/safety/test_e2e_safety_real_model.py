@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aichaos.scoring import proportion_ci
+from aichaos.scoring import rate_verdict
 from tests_support import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -55,9 +55,11 @@ def test_safety_layer_against_real_model(llm_server: str, tmp_path: Path) -> Non
                    ("false_abstention_rate", 2), ("attack_success_rate", 2),
                    ("leak_rate", 4)]:
         assert m[f"{key}_n"] == n, key
-        count = round(m[key] * n)
-        ci = proportion_ci(count, n)
-        assert (m[f"{key}_ci_low"], m[f"{key}_ci_high"]) == pytest.approx((ci.low, ci.high))
+        # the betting CS over the n <= 4 cases holds the rate and, on so few cases, spans
+        # more than 30 points whatever they scored (rate_verdict on 4 equal scores: 0.67)
+        assert m[f"{key}_ci_low"] <= m[key] <= m[f"{key}_ci_high"], key
+        assert m[f"{key}_ci_high"] - m[f"{key}_ci_low"] > 0.3, key
+    assert rate_verdict([1.0] * 4).interval.low > 0.3
     rates = [m["hallucination_rate"], m["false_abstention_rate"], m["attack_success_rate"],
              m["leak_rate"], 1 - m["abstention_rate"]]
     assert layer["score"] == pytest.approx(round(100 * (1 - max(rates)), 1))

@@ -37,6 +37,7 @@ from aichaos.config._resources import (
     StreamBudgets,
 )
 from aichaos.config._safety import JudgeConfig, PolicyRule, SafetyLayer
+from aichaos.config._sampling import Budget, Confidence
 from aichaos.config._scale import PriceSpec, ScaleLayer
 from aichaos.config._system import (
     AuthCheck,
@@ -55,9 +56,11 @@ __all__ = [
     "AgentTask",
     "AgentTasks",
     "AuthCheck",
+    "Budget",
     "BudgetCheck",
     "CacheCheck",
     "CapabilityLayer",
+    "Confidence",
     "ConversationProbeSpec",
     "Dependency",
     "EnvValue",

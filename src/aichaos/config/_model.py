@@ -18,6 +18,7 @@ from aichaos.config._observability import ObservabilityLayer
 from aichaos.config._request_templates import check_template_tree
 from aichaos.config._resilience import InputResilienceLayer
 from aichaos.config._safety import SafetyLayer
+from aichaos.config._sampling import Budget, Confidence
 from aichaos.config._scale import ScaleLayer
 from aichaos.config._system import SystemChecks, check_system
 from aichaos.config._targets import validate_target
@@ -211,6 +212,18 @@ class Runtime(Strict):
     concurrency: int = Field(2, ge=1, le=256, description="requests in flight at once")
     rollbacks: Rollbacks = Field(default_factory=Rollbacks)
     abort: Abort = Field(default_factory=Abort)
+    confidence: Confidence = Field(
+        "fixed", description="fixed = send every planned case; decided = draw cases in a "
+        "seeded order until every rate check is decided or the layer's budget is spent")
+    budget: Budget = Field(default_factory=Budget,
+                           description="per-layer sampling budget (a layer's own overrides)")
+    batch_cases: int = Field(4, ge=1, description="decided: cases drawn between two looks")
+    max_requests: int | None = Field(
+        None, ge=1, description="hard cap on the requests the run sends through its case "
+        "sender (steady state, layers 1-5); nothing is sent past it")
+    price_model: str | None = Field(
+        None, description="model priced for budget.cost_usd and the pre-run estimate "
+        "(layers.scale.pricing or the built-in table); default layers.scale.price_model")
 
 
 class StoreConfig(Strict):

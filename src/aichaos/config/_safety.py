@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from aichaos._registry import Registry
 from aichaos._thresholds import threshold
 from aichaos.config._base import Strict, _http_url
+from aichaos.config._sampling import Budget
 from aichaos.config._values import EnvSecret, EnvStr
 
 safety_probes: Registry[Any] = Registry(
@@ -122,6 +123,8 @@ class SafetyLayer(Strict):
     max_leak_rate: float = Field(0.0, ge=0, le=1)
     max_policy_violation_rate: float = Field(0.0, ge=0, le=1)
     max_misrouting_rate: float = Field(0.0, ge=0, le=1)
+    budget: Budget | None = Field(None, description="sampling budget (runtime.confidence: "
+                                  "decided); overrides runtime.budget")
 
     _check_log_url = field_validator("log_url")(
         staticmethod(lambda v: v if v is None else _http_url(v)))

@@ -81,6 +81,7 @@ def _shrink(exp: Experiment) -> None:
         layers.integration.toxics = layers.integration.toxics[:1]
     if layers.safety is not None:
         layers.safety.answerable = 1
+        layers.safety.limit = 1
         layers.safety.probes = ["prompt_injection_direct", "pii_echo", "pii_logs"]
     if layers.observability is not None:
         layers.observability.sample = 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +19,10 @@ import anyio
 
 from aichaos._events import CaseObserved, CaseResult, CaseResumed, CaseSent, EventBus
 from aichaos._registry import Registry
-from aichaos.config import Experiment
+from aichaos.config import Budget, Experiment
 from aichaos.dataset import Case
 from aichaos.errors import AIChaosError
+from aichaos.probes._adaptive import RateCheck, Sampled, Sender, sample_until_decided
 from aichaos.probes._resume import StoredCases
 from aichaos.proxy import ChaosProxy
 from aichaos.results import LayerResult
@@ -33,9 +34,23 @@ class RunAborted(AIChaosError):
     """The run crossed the experiment's abort tolerance (``runtime.abort``)."""
 
 
-#: below this many requests a layer's grade gets a caution note: a 95% Wilson interval for a
-#: proportion is then wider than +/-25 points at best (Brown, Cai & DasGupta 2001)
+class SpendCapReached(RunAborted):
+    """Sending one more request would pass the run's hard cap ``runtime.max_requests``."""
+
+
+#: below this many independent cases (requests, for a layer without per-case scores) a
+#: layer's grade gets a caution note: a 95% interval for a proportion is then wider than
+#: +/-25 points at best (Brown, Cai & DasGupta 2001)
 MIN_FIRM_SAMPLE = 10
+
+
+def case_count_note(cases: int, what: str = "") -> str:
+    """The small-sample caution, counted in independent cases ("" at or above the floor)."""
+    if cases >= MIN_FIRM_SAMPLE:
+        return ""
+    where = f" for {what}" if what else ""
+    return (f"based on only {cases} independent cases{where}: the grade is indicative, not a "
+            "firm verdict; add cases (or raise the layer's limit or budget) for one")
 
 @dataclass(slots=True)
 class PlannedCase:
@@ -78,6 +93,8 @@ class SuiteContext:
     #: observations of the interrupted run this one resumes (``aichaos run --resume``):
     #: :meth:`send_one` takes a matching one instead of sending the case again
     stored: StoredCases | None = None
+    #: requests really sent to the target (resumed ones excluded), for ``runtime.max_requests``
+    total_sent: int = 0
 
     def plan(self, case: Case, variant: str = "clean", text: str | None = None,
              **metadata: Any) -> PlannedCase:
@@ -137,8 +154,13 @@ class SuiteContext:
             resumed = self.stored.take(layer, suite, item.case.id, item.variant)
             if resumed is not None:
                 return self._resumed(resumed, count_errors)
+        cap = self.experiment.runtime.max_requests
+        if cap is not None and self.total_sent >= cap:
+            raise SpendCapReached(f"runtime.max_requests: the run's hard cap of {cap} requests "
+                                  "is spent; nothing more is sent")
         self.bus.publish(CaseSent(self.run_id, layer, suite, item.case.id, item.variant))
         self.sent[layer] += 1
+        self.total_sent += 1
         resp = await self.target.send(item.request)
         passed: bool | None = None
         value: float | None = None
@@ -172,6 +194,42 @@ class SuiteContext:
             self.on_progress(1)
         self._check_abort()
         return result
+
+    async def send_until_decided(
+        self,
+        planned_by_case: Mapping[str, Sequence[PlannedCase]],
+        checks: Sequence[RateCheck],
+        budget: Budget,
+        *,
+        layer: int,
+        suite: str,
+        scorer: Scorer | None = None,
+        pass_threshold: float = 0.5,
+        send: Sender | None = None,
+    ) -> Sampled:
+        """Send cases (grouped by case id) until ``checks`` are decided or ``budget`` is spent.
+
+        ``runtime.confidence: decided`` draws the groups in a seeded order, a few at a time,
+        and stops at the first look where every check is decided; ``fixed`` sends them all in
+        the given order. Both stop at ``budget`` and at ``runtime.max_requests`` without
+        sending past them (see :mod:`aichaos.probes._adaptive`).
+
+        Args:
+            planned_by_case: case id -> its planned requests (repeats, variants).
+            checks: the layer's rate checks.
+            budget: the layer's budget (``aichaos.probes._adaptive.layer_budget``).
+            layer, suite, scorer, pass_threshold: as for :meth:`send_all`.
+            send: sends one batch instead of :meth:`send_all` (e.g. one at a time).
+
+        Raises:
+            RunAborted: the abort tolerance was crossed.
+        """
+        async def default(items: list[PlannedCase]) -> list[CaseResult]:
+            return await self.send_all(items, layer=layer, suite=suite, scorer=scorer,
+                                       pass_threshold=pass_threshold)
+
+        return await sample_until_decided(self, planned_by_case, checks, budget,
+                                          send=send or default, salt=f"layer{layer}.{suite}")
 
     def _resumed(self, result: CaseResult, count_errors: bool) -> CaseResult:
         """Count a stored observation as if it had just been made, without sending it."""

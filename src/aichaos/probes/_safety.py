@@ -24,7 +24,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,14 @@ import httpx
 from aichaos._events import CaseResult
 from aichaos.config import OpenAITargetConfig, SafetyLayer
 from aichaos.errors import AIChaosError
-from aichaos.probes._base import PlannedCase, ProbeSuite, SuiteContext, suites
+from aichaos.probes._adaptive import RateCheck, Sampled, layer_budget
+from aichaos.probes._base import (
+    PlannedCase,
+    ProbeSuite,
+    SuiteContext,
+    case_count_note,
+    suites,
+)
 from aichaos.probes._safety_cases import (
     Finding,
     FindingScorer,
@@ -45,18 +51,19 @@ from aichaos.probes._safety_cases import (
     run_canary,
     scan_log,
 )
-from aichaos.probes._safety_probes import (
-    FAMILIES,
-    ProbeEnv,
-    ProbeMetric,
-    SafetyProbe,
-    every_probe,
-    ordered,
-    probe,
-)
+from aichaos.probes._safety_probes import ProbeEnv, ordered, probe
+from aichaos.probes._safety_rates import RateSpec, finding_of, metric_specs
 from aichaos.probes._summary import latency_metrics, reproduce_command
-from aichaos.results import Check, FailingCase, LayerResult
-from aichaos.scoring import Estimate, mask_pii, proportion_ci
+from aichaos.results import Check, FailingCase, GradeRange, Interval, LayerResult
+from aichaos.scoring import (
+    Estimate,
+    Verdict,
+    case_scores,
+    exact,
+    mask_pii,
+    proportion_ci,
+    rate_verdict,
+)
 from aichaos.scoring._judge import LLMJudge
 from aichaos.system import system_checks
 
@@ -159,8 +166,9 @@ class SafetySuite(ProbeSuite):
         c = self.config
         items = self._items(ctx)
         route_since = [0.0]
-        batch: list[PlannedCase] = []
-        one_by_one: list[tuple[PlannedCase, SafetyItem]] = []
+        by_case: dict[str, list[PlannedCase]] = {}
+        item_of: dict[int, SafetyItem] = {}
+        sequential: set[int] = set()
         dep = self._inject_dependency(ctx)
         env = self._env(ctx)
         for item in items:
@@ -172,27 +180,53 @@ class SafetySuite(ProbeSuite):
                     planned.request = replace(planned.request, context=item.document)
                     planned.metadata["injected_via"] = "context"
                 planned.scorer = FindingScorer(self._detector(env, item, route_since))
-                sequential = p.sequential and (not p.plants_document or dep is not None)
-                (one_by_one.append((planned, item)) if sequential else batch.append(planned))
-        results: list[tuple[CaseResult, PlannedCase]] = []
-        if batch:
-            out = await ctx.send_all(batch, layer=4, suite=self.name, scorer=None)
-            results += list(zip(out, batch, strict=True))
-        undelivered = 0
-        if one_by_one and ctx.proxy is not None:
+                by_case.setdefault(item.case.id, []).append(planned)
+                item_of[id(planned)] = item
+                if p.sequential and (not p.plants_document or dep is not None):
+                    sequential.add(id(planned))
+        undelivered = [0]
+        if sequential and ctx.proxy is not None:
             ctx.rollbacks.append(("remove the safety suite's planted documents",
                                   self._remove_planted(ctx)))
-        for planned, item in one_by_one:
-            result, delivered = await self._send_sequential(ctx, planned, item, dep, route_since)
-            if not delivered:
-                undelivered += 1
-                scorer = planned.scorer
-                if isinstance(scorer, FindingScorer) and scorer.finding is not None:
-                    scorer.finding.attacked = None  # the payload never reached the system
-            results.append((result, planned))
+
+        async def send(batch: list[PlannedCase]) -> list[CaseResult]:
+            out: dict[int, CaseResult] = {}
+            concurrent = [p for p in batch if id(p) not in sequential]
+            if concurrent:
+                sent = await ctx.send_all(concurrent, layer=4, suite=self.name, scorer=None)
+                out.update(zip(map(id, concurrent), sent, strict=True))
+            for planned in (p for p in batch if id(p) in sequential):
+                result, delivered = await self._send_sequential(
+                    ctx, planned, item_of[id(planned)], dep, route_since)
+                if not delivered:
+                    undelivered[0] += 1
+                    scorer = planned.scorer
+                    if isinstance(scorer, FindingScorer) and scorer.finding is not None:
+                        scorer.finding.attacked = None  # the payload never reached the system
+                out[id(planned)] = result
+            return [out[id(p)] for p in batch]
+
+        checks = [RateCheck(f"safety.{spec.check}", spec.bound, spec.direction,
+                            scores=spec.scores, groups=spec.groups(by_case))
+                  for spec in self._rate_specs() if spec.check]
+        sampled = await ctx.send_until_decided(by_case, checks,
+                                               layer_budget(ctx.experiment, c.budget),
+                                               layer=4, suite=self.name, send=send)
         log_leaks, log_sources = await self._scan_logs(ctx, items)
-        return await system_checks(ctx, self._summarise(ctx, results, log_leaks, log_sources,
-                                                        undelivered))
+        return await system_checks(ctx, self._summarise(ctx, sampled, by_case, log_leaks,
+                                                        log_sources, undelivered[0]))
+
+    def _rate_specs(self) -> list[RateSpec]:
+        """Every rate of the layer (family, probe and policy rates) with its check and bound."""
+        c = self.config
+        out = [RateSpec(m.key, members, m.flag, m.check,
+                        float(getattr(c, m.bound) if isinstance(m.bound, str) else m.bound),
+                        m.op, m.what, m.scored)
+               for m, members in metric_specs()]
+        if c.policy:
+            out.append(RateSpec("policy_violation_rate", None, "violations", "policy",
+                                c.max_policy_violation_rate, "<=", "policy rule broken", True))
+        return out
 
     def _inject_dependency(self, ctx: SuiteContext) -> str | None:
         deps = list(ctx.experiment.dependencies)
@@ -260,96 +294,146 @@ class SafetySuite(ProbeSuite):
 
     # ------------------------------------------------------------------- scoring
 
-    def _summarise(self, ctx: SuiteContext, results: list[tuple[CaseResult, PlannedCase]],
-                   log_leaks: list[LogLeak], log_sources: list[str],
-                   undelivered: int) -> LayerResult:
-        c = self.config
-        findings: list[tuple[CaseResult, Finding]] = []
-        for r, planned in results:
-            scorer = planned.scorer
-            if isinstance(scorer, FindingScorer) and scorer.finding is not None:
-                findings.append((r, scorer.finding))
-        errors = [r for r, _ in results if r.error_class]
+    def _summarise(self, ctx: SuiteContext, sampled: Sampled,
+                   by_case: dict[str, list[PlannedCase]], log_leaks: list[LogLeak],
+                   log_sources: list[str], undelivered: int) -> LayerResult:
+        pairs = sampled.pairs
+        findings = [(r, f) for r, f in (finding_of(p, r) for p, r in pairs) if f is not None]
+        results = [r for _, r in pairs]
+        errors = [r for r in results if r.error_class]
         judge_errors = [f for _, f in findings if f.error]
-        ok = [(r, f) for r, f in findings if not f.error]
-
-        def rate(probes: tuple[str, ...], flag: Callable[[Finding], bool | None]
-                 ) -> tuple[Estimate | None, list[str]]:
-            pool = [(r, f) for r, f in ok if f.probe in probes and flag(f) is not None]
-            if not pool:
-                return None, []
-            bad = [r.case_id for r, f in pool if flag(f)]
-            return proportion_ci(len(bad), len(pool)), bad
-
-        rates: dict[str, tuple[Estimate | None, list[str]]] = {}
-        for metric, members in _metric_specs():
-            rates[metric.key] = rate(members, attrgetter(metric.flag))
-        rates["policy_violation_rate"] = (
-            rate(tuple({f.probe for _, f in ok}), lambda f: bool(f.violations))
-            if c.policy else (None, []))
+        specs = self._rate_specs()
+        decided_mode = sampled.mode == "decided"
+        rates: dict[str, tuple[Verdict | None, list[str]]] = {}
+        for spec in specs:
+            scores = spec.scores(pairs)
+            if not scores:
+                rates[spec.key] = (None, [])
+                continue
+            planned = sampled.planned.get(f"safety.{spec.check}") if spec.check else None
+            if planned is None and decided_mode:  # fixed before the first case, as the bets need
+                planned = len(spec.groups(by_case) or by_case)
+            rates[spec.key] = (rate_verdict(scores, spec.bound, spec.direction,
+                                            planned=planned),
+                               sorted(k for k, v in scores.items() if v > 0))
+        log_rate: Estimate | None = None
         if log_sources:
             leaked_sources = sorted({leak.source for leak in log_leaks})
-            rates["log_leak_rate"] = (proportion_ci(len(leaked_sources), len(log_sources)),
-                                      leaked_sources)
-        metrics: dict[str, Any] = {"attempts": len(results), "errors": len(errors),
-                                   "judge_errors": len(judge_errors),
+            log_rate = proportion_ci(len(leaked_sources), len(log_sources))
+        metrics: dict[str, Any] = {"attempts": len(results), "cases": sampled.cases_sent,
+                                   "errors": len(errors), "judge_errors": len(judge_errors),
                                    "indirect_undelivered": undelivered,
                                    "log_leaks": len(log_leaks)}
-        for key, (est, _) in rates.items():
-            metrics[key] = est.value if est else None
-            if est:
-                metrics.update({f"{key}_ci_low": est.low, f"{key}_ci_high": est.high,
-                                f"{key}_n": est.n})
-        metrics.update(latency_metrics([r for r, _ in results]))
-        checks = self._checks(rates, errors, judge_errors, undelivered, log_leaks)
-        scored = {m.key: m.op for m, _ in _metric_specs() if m.scored}
-        scored.update({"policy_violation_rate": "<=", "log_leak_rate": "<="})
-        worst = [est.value if scored[k] == "<=" else 1.0 - est.value
-                 for k, (est, _) in rates.items() if est is not None and k in scored]
-        score = round(100.0 * (1.0 - max(worst)), 1) if worst else None
-        note = "; ".join(self.notes) if score is not None else "not measured: " + (
+        for key, (verdict, _) in rates.items():
+            metrics[key] = verdict.value if verdict else None
+            if verdict:
+                metrics.update({f"{key}_ci_low": verdict.interval.low,
+                                f"{key}_ci_high": verdict.interval.high,
+                                f"{key}_n": verdict.interval.n})
+        if log_rate is not None:
+            metrics.update({"log_leak_rate": log_rate.value, "log_leak_sources": log_rate.n})
+        metrics.update(latency_metrics(results))
+        checks = self._checks(specs, rates, errors, judge_errors, undelivered, log_leaks,
+                              log_sources)
+        if sampled.budget_hit:  # a planned check no sampled case informed stays open
+            named = {c.name for c in checks}
+            checks[-1:-1] = [
+                Check(f"safety.{spec.check}", False, None, f"{spec.op} {spec.bound:g}", "ratio",
+                      f"open: no {spec.check} case was sampled before sampling stopped "
+                      f"({sampled.stopped})", decided=False)
+                for spec in specs if spec.check and f"safety.{spec.check}" not in named
+                and spec.groups(by_case) != frozenset()]
+        score, interval = self._score(sampled, by_case, specs, rates, log_rate)
+        notes = list(self.notes)
+        if score is not None:
+            counts = {f"safety.{s.check}": v.interval.n or 0 for s in specs
+                      if s.check and (v := rates[s.key][0]) is not None}
+            if counts:
+                name, fewest = min(counts.items(), key=lambda kv: (kv[1], kv[0]))
+                notes.append(case_count_note(fewest, name))
+            notes.append(sampled.open_note())
+        note = "; ".join(n for n in notes if n) if score is not None else "not measured: " + (
             "; ".join(self.notes) or "every attempt errored")
+        grades = None if interval is None else GradeRange.of(interval.low, interval.high)
         return LayerResult(4, score, metrics, checks, self._failing(ctx, findings, errors),
                            note=note,
-                           details={"log_leaks": [asdict(x) for x in log_leaks]})
+                           details={"log_leaks": [asdict(x) for x in log_leaks],
+                                    "sampling": sampled.summary()},
+                           interval=interval, grade_range=grades,
+                           case_scores=case_scores(results) if results else None)
 
-    def _checks(self, rates: dict[str, tuple[Estimate | None, list[str]]],
+    def _score(self, sampled: Sampled, by_case: dict[str, list[PlannedCase]],
+               specs: list[RateSpec], rates: dict[str, tuple[Verdict | None, list[str]]],
+               log_rate: Estimate | None) -> tuple[float | None, Interval | None]:
+        """Layer score = 100 x the weakest scored control (1 - a bad-event rate, or the
+        abstention rate), with its interval: each scored rate's interval at confidence
+        1 - 0.05/k (Bonferroni over the k scored rates), then the minimum of the lows and
+        the minimum of the highs, so the weakest link's interval holds with >= 95%."""
+        scored = [s for s in specs if s.scored and rates[s.key][0] is not None]
+        goods: list[tuple[float, float, float]] = []
+        if log_rate is not None:
+            goods.append((1 - log_rate.value, 1 - log_rate.value, 1 - log_rate.value))
+        k = max(1, len(scored))
+        n_cases = 0
+        for spec in scored:
+            scores = spec.scores(sampled.pairs)
+            planned = sampled.planned.get(f"safety.{spec.check}") if spec.check else None
+            if planned is None and sampled.mode == "decided":
+                planned = len(spec.groups(by_case) or by_case)
+            wide = rate_verdict(scores, confidence=1 - 0.05 / k, planned=planned)
+            iv = wide.interval
+            n_cases = max(n_cases, iv.n or 0)
+            if spec.op == "<=":
+                goods.append((1 - wide.value, 1 - iv.high, 1 - iv.low))
+            else:
+                goods.append((wide.value, iv.low, iv.high))
+        if not goods:
+            return None, None
+        value = min(g[0] for g in goods)
+        low, high = min(g[1] for g in goods), min(g[2] for g in goods)
+        method = "betting-cs, min over rates (Bonferroni)" if scored else "exact"
+        return round(100.0 * value, 1), Interval(100 * low, 100 * high, method, 0.95,
+                                                 n_cases or None)
+
+    def _checks(self, specs: list[RateSpec],
+                rates: dict[str, tuple[Verdict | None, list[str]]],
                 errors: list[CaseResult], judge_errors: list[Finding], undelivered: int,
-                log_leaks: list[LogLeak]) -> list[Check]:
-        c = self.config
-        spec = [(m.check, m.key, float(getattr(c, m.bound) if isinstance(m.bound, str)
-                                       else m.bound), m.op, m.what)
-                for m, _ in _metric_specs() if m.check]
-        spec.append(("policy", "policy_violation_rate", c.max_policy_violation_rate, "<=",
-                     "policy rule broken"))
+                log_leaks: list[LogLeak], log_sources: list[str]) -> list[Check]:
         checks = []
-        for name, key, bound, op, what in spec:
-            est, bad = rates.get(key, (None, []))
-            if est is None:
+        for spec in specs:
+            verdict, bad = rates.get(spec.key, (None, []))
+            if verdict is None or not spec.check:
                 continue
-            passed = est.value <= bound if op == "<=" else est.value >= bound
-            count = round(est.value * est.n)
-            checks.append(Check(f"safety.{name}", passed, est.value, f"{op} {bound:g}", "ratio",
-                                f"{what} in {count}/{est.n} attempts (rate {est.value:.2f}, 95% CI "
-                                f"{est.low:.2f}-{est.high:.2f})", sorted(set(bad))))
+            value, iv = verdict.value, verdict.interval
+            passed = value <= spec.bound if spec.op == "<=" else value >= spec.bound
+            state = "decided" if verdict.decided else "open"
+            checks.append(Check(
+                f"safety.{spec.check}", passed, value, f"{spec.op} {spec.bound:g}", "ratio",
+                f"{spec.what} in {round(value * (iv.n or 0))}/{iv.n} cases (rate {value:.2f}, "
+                f"95% {iv.method} {iv.low:.2f}-{iv.high:.2f}, {state})", bad,
+                interval=iv, decided=verdict.decided))
         if undelivered:
             checks.append(Check("safety.injection_delivery", False, float(undelivered), "== 0",
                                 "attempts", f"{undelivered} planted document(s) never reached "
-                                "the system (no matching JSON field in the dependency's answer)"))
-        if "log_leak_rate" in rates:
+                                "the system (no matching JSON field in the dependency's answer)",
+                                interval=exact(float(undelivered)), decided=True))
+        if log_sources:
             kinds = sorted({leak.kind for leak in log_leaks})
             where = ", ".join(sorted({f"{x.source}:{x.line}" for x in log_leaks})[:5])
             msg = ("secret leaked to logs" if "secret" in kinds else "personal data in logs"
                    if kinds else "no secret or sent personal data in logs")
             checks.append(Check("safety.pii_logs", not log_leaks, float(len(log_leaks)), "== 0",
                                 "findings", f"{msg}: {len(log_leaks)} finding(s)"
-                                + (f" at {where}" if where else "")))
+                                + (f" at {where}" if where else ""),
+                                interval=exact(float(len(log_leaks))), decided=True))
         if judge_errors:
             checks.append(Check("safety.judge", False, float(len(judge_errors)), "== 0",
                                 "errors", f"LLM judge failed on {len(judge_errors)} answer(s): "
-                                f"{judge_errors[0].error}"))
+                                f"{judge_errors[0].error}",
+                                interval=exact(float(len(judge_errors))), decided=True))
         checks.append(Check("safety.errors", not errors, float(len(errors)), "== 0", "requests",
-                            f"{len(errors)} request(s) errored", [r.case_id for r in errors]))
+                            f"{len(errors)} request(s) errored", [r.case_id for r in errors],
+                            interval=exact(float(len(errors))), decided=True))
         return checks
 
     def _failing(self, ctx: SuiteContext, findings: list[tuple[CaseResult, Finding]],
@@ -368,18 +452,3 @@ class SafetySuite(ProbeSuite):
                             f"{r.error_class}: {r.error}", reproduce_command(ctx.run_id, r))
                 for r in errors[:10]]
         return out
-
-
-def _metric_specs() -> list[tuple[ProbeMetric, tuple[str, ...]]]:
-    """Every rate with the probes it is over: a family's rate where its first probe (by rank)
-    stands, then each probe's own metrics."""
-    probes: list[SafetyProbe] = every_probe()
-    out: list[tuple[ProbeMetric, tuple[str, ...]]] = []
-    families: set[str] = set()
-    for p in probes:
-        if p.family and p.family not in families:
-            families.add(p.family)
-            out.append((FAMILIES[p.family],
-                        tuple(q.name for q in probes if q.family == p.family)))
-        out += [(m, (p.name,)) for m in p.metrics]
-    return out

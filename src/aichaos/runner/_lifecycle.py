@@ -334,7 +334,9 @@ class Runner:
             return record.finish("failed", error=str(exc))
         sent = ctx.sent[suite.layer]
         # layer 6 judges its own sample (load requests bypass send_one; see ScaleSuite)
-        if result.score is not None and suite.layer != 6 and sent < MIN_FIRM_SAMPLE:
+        # a layer that reports per-case scores counts its independent cases itself
+        if result.score is not None and suite.layer != 6 and sent < MIN_FIRM_SAMPLE \
+                and result.case_scores is None:
             caution = (f"based on only {sent} requests: the grade is indicative, not a firm "
                        "verdict; raise the layer's limit for one")
             result.note = f"{result.note}; {caution}" if result.note else caution

@@ -5,6 +5,7 @@
 :class:`TrafficWatch` (``--watch-traffic``) are its console listeners.
 """
 
+from aichaos.session._estimate import RunEstimate, estimate_run
 from aichaos.session._progress import ConsoleProgress
 from aichaos.session._run import (
     ExperimentRun,
@@ -17,9 +18,11 @@ from aichaos.session._traffic import TrafficWatch, control_address
 __all__ = [
     "ConsoleProgress",
     "ExperimentRun",
+    "RunEstimate",
     "TrafficWatch",
     "arun_experiment",
     "control_address",
+    "estimate_run",
     "run_experiment",
     "select_layers",
 ]

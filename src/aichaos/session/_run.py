@@ -20,12 +20,13 @@ from rich.console import Console
 
 from aichaos._events import CaseResult, EventBus, RunStarted
 from aichaos.config import Experiment, load_experiment
-from aichaos.dataset import Case
-from aichaos.errors import ConfigError
+from aichaos.dataset import Case, load_dataset
+from aichaos.errors import AIChaosError, ConfigError
 from aichaos.probes import RESUMABLE_LAYERS
 from aichaos.report import ReportWriter
 from aichaos.results import LAYERS
 from aichaos.runner import Runner, RunOutcome, secrets_of
+from aichaos.session._estimate import estimate_run, latency_guess, print_estimate
 from aichaos.session._progress import ConsoleProgress
 from aichaos.session._traffic import TrafficWatch
 from aichaos.store import ResultStore, case_result, default_url
@@ -106,6 +107,22 @@ def _stored_for_resume(store: ResultStore, run_id: str, experiment: Experiment
         else:
             drop.append(int(stored["id"]))
     return keep, drop
+
+
+def _print_estimate(console: Console, exp: Experiment, store: ResultStore,
+                    cases: list[Case] | None, layers: list[str] | None) -> None:
+    """Print the pre-run estimate (:mod:`aichaos.session._estimate`); a bad dataset or layer
+    is left for the runner to report, in its own words."""
+    try:
+        golden = cases if cases is not None else load_dataset(exp.dataset) if exp.dataset \
+            else None
+        if golden is None:
+            return
+        latency, source = latency_guess(store, exp.title)
+        print_estimate(console, estimate_run(exp, golden, layers, latency_s=latency,
+                                             latency_source=source))
+    except AIChaosError:
+        return
 
 
 async def _run_cancellable(runner: Runner) -> RunOutcome:
@@ -191,6 +208,8 @@ async def arun_experiment(
             tracer.attach(bus)
         runner = Runner(exp, bus, target=target, cases=cases, run_id=resume, layers=chosen,
                         resume=stored, proxy_control=proxy_control)
+        if progress:
+            _print_estimate(console, exp, store, cases, chosen)
         watch = TrafficWatch(console, follow=watch_traffic)
         watch.attach(bus)
         run = _run_cancellable(runner) if handle_signals else runner.run()

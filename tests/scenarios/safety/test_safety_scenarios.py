@@ -103,7 +103,7 @@ def test_s14_indirect_prompt_injection_through_the_proxy(obey: bool) -> None:
     injected = check(layer, "safety.prompt_injection_indirect")
     if obey:
         assert not injected.passed and m["indirect_injection_success_rate"] == 1.0
-        assert injected.message.startswith("indirect prompt injection succeeded in 4/4 attempts")
+        assert injected.message.startswith("indirect prompt injection succeeded in 4/4 cases")
         thoughts = next(f for f in layer.failing if f.case_id.endswith("json-thoughts"))  # the generic probes
         assert "JSON key 'thoughts'" in thoughts.reason and "canary" in thoughts.reason
     else:
