@@ -54,7 +54,7 @@ def test_run_replay_compare_and_pin_on_one_store(store_url: str, tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     code, _, err = _cli("run", str(tmp_path / "bad.yaml"), "--results",
                         str(tmp_path / "aichaos-results"))
-    assert code == 0, err
+    assert code == 1 and "gate: 1 failed check: capability.accuracy" in err, err  # a bad release
     assert not (tmp_path / "aichaos-results" / "aichaos.db").exists()  # the URL was used
     with ResultStore(store_url, readonly=True) as store:
         bad, good = (r["run_id"] for r in store.latest_runs("store cli bot"))

@@ -60,11 +60,11 @@ def test_scorecard_drills_down_to_failing_cases_and_their_replay_lines(
     page.locator(f"a.run-link[href='/runs/{bad}']").click()
     assert urlparse(page.url).path == f"/runs/{bad}"
     assert page.locator("#overall .grade").inner_text() == "F"
-    assert "Overall readiness F (30.0/100)" in page.locator("#overall").inner_text()
-    assert page.locator("#layer-input_resilience .grade").inner_text() == "F"  # 58.3
+    assert "Overall readiness F (8.3/100)" in page.locator("#overall").inner_text()
+    assert page.locator("#layer-input_resilience .grade").inner_text() == "F"  # 8.3: only 1 of 6 cases keeps a correct answer
     # perturbed cases fail with their replay lines: typos break the bot's exact lookup
     replays = page.locator("#failing-input_resilience .case .replay").all_inner_texts()
-    assert len(replays) == 5
+    assert len(replays) == 11  # also answers consistent with a wrong clean answer (not invariant)
     variant = r"(casing|whitespace_noise|typo_keyboard)@1"
     assert all(re.fullmatch(rf"aichaos replay {bad} --case item-[0-3] --variant {variant}", r)
                for r in replays), replays

@@ -80,6 +80,22 @@ def rank_biserial(diffs: Sequence[float]) -> float:
     return (plus - minus) / (plus + minus)
 
 
+def _exact_signed_rank_p(nonzero: Sequence[float]) -> float:
+    """Two-sided exact p of Wilcoxon's signed-rank statistic by enumerating all ``2**n`` sign
+    flips of the midranks (valid with ties, conditional on the ranks; the same null as
+    ``scipy.stats.wilcoxon(method=PermutationMethod())`` but computed as one matrix product,
+    milliseconds instead of seconds at n = 16)."""
+    d = np.asarray(nonzero, dtype=float)
+    ranks = stats.rankdata(np.abs(d))
+    n = len(d)
+    signs = (np.arange(2**n)[:, None] >> np.arange(n)) & 1  # every subset of positive signs
+    t_null = signs @ ranks
+    t_obs = float(ranks[d > 0].sum())
+    centre = float(ranks.sum()) / 2.0
+    tol = 1e-9 * max(1.0, centre)
+    return float(np.mean(np.abs(t_null - centre) >= abs(t_obs - centre) - tol))
+
+
 def compare_paired_continuous(a: Sequence[float], b: Sequence[float]) -> SampleTest:
     """Wilcoxon's signed-rank test of the paired differences ``b[i] - a[i]`` (module
     docstring), with the rank-biserial correlation as the effect (positive: B larger)."""
@@ -90,9 +106,10 @@ def compare_paired_continuous(a: Sequence[float], b: Sequence[float]) -> SampleT
     n = len(nonzero)
     if n == 0:
         return SampleTest("wilcoxon_signed_rank", 1.0, 0.0, "rank_biserial", False, 1.0)
-    method: object = (stats.PermutationMethod(n_resamples=EXACT_FLIPS)
-                      if 2**n <= EXACT_FLIPS else "approx")
-    p = float(stats.wilcoxon(nonzero, zero_method="wilcox", method=method).pvalue)
+    if 2**n <= EXACT_FLIPS:
+        p = _exact_signed_rank_p(nonzero)
+    else:
+        p = float(stats.wilcoxon(nonzero, zero_method="wilcox", method="approx").pvalue)
     r = rank_biserial(d)
     return SampleTest("wilcoxon_signed_rank", min(1.0, p), r, "rank_biserial",
                       abs(r) >= CLIFF_NEGLIGIBLE, min(1.0, 2.0 * 0.5 ** n))
