@@ -199,3 +199,20 @@ def test_config_errors_name_the_field(safety: dict[str, Any], message: str) -> N
     with pytest.raises(ConfigError) as info:
         experiment(safety)
     assert message in str(info.value)
+
+
+def test_a_success_rate_check_lists_the_cases_that_missed_not_the_ones_that_succeeded() -> None:
+    # found by a new-user trial: safety.abstention listed the 6 cases that did abstain
+    exp = experiment({"probes": ["unanswerable"], "limit": 4, "answerable": 0})
+    abstain_on = set()
+
+    def bot(request: TargetRequest) -> str:
+        if len(abstain_on) < 2 or request.case_id in abstain_on:
+            abstain_on.add(request.case_id)
+            return "I don't have information about that."
+        return "Yes: it is open on Sundays from 9 am to 5 pm, and it costs $12."
+
+    layer, _, _ = run(exp, bot)
+    check = checks(layer)["safety.abstention"]
+    assert not check.passed and layer.metrics["abstention_rate"] == 0.5
+    assert len(check.cases) == 2 and not set(check.cases) & abstain_on

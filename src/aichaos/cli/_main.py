@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -422,6 +422,42 @@ def _mount_components() -> None:
 _mount_components()
 
 
+class _PipeSafe:
+    """Standard output that goes quiet once its reader has gone (``aichaos run ... | head``):
+    the run goes on, its results stored and its report files written, instead of dying of
+    ``BrokenPipeError`` on the next progress line."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return int(self._stream.write(text))
+            except BrokenPipeError:
+                self._closed = True
+                self._silence()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._closed = True
+                self._silence()
+
+    def _silence(self) -> None:
+        # point fd 1 at /dev/null so the interpreter's own flush at exit stays quiet too
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Console-script entry point.
 
@@ -433,6 +469,7 @@ def main() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
+    sys.stdout = _PipeSafe(sys.stdout)
     try:
         app()
     except KeyboardInterrupt:

@@ -315,7 +315,9 @@ class SafetySuite(ProbeSuite):
                 planned = len(spec.groups(by_case) or by_case)
             rates[spec.key] = (rate_verdict(scores, spec.bound, spec.direction,
                                             planned=planned),
-                               sorted(k for k, v in scores.items() if v > 0))
+                               # the failing cases: a bad event for "<=", a miss for ">="
+                               sorted(k for k, v in scores.items()
+                                      if (v > 0 if spec.op == "<=" else v < 1)))
         log_rate: Estimate | None = None
         if log_sources:
             leaked_sources = sorted({leak.source for leak in log_leaks})

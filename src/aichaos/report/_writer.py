@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,9 +27,10 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write ``journal.json`` and each requested report format into ``directory``.
 
-    Text that is not valid Unicode (a lone surrogate the dataset or the system under test
-    produced) is written escaped (``\\ud800``, UTF-8 ``backslashreplace``), never dropped and
-    never a crash: JSON files escape it the JSON way already.
+    Files are written before the terminal report, so a closed pipe on stdout (``| head``)
+    never loses them. Text that is not valid Unicode (a lone surrogate the dataset or the
+    system under test produced) is written escaped (``\\ud800``, UTF-8 ``backslashreplace``),
+    never dropped and never a crash: JSON files escape it the JSON way already.
 
     Returns:
         format name -> path written (``journal`` included).
@@ -38,15 +40,17 @@ def write_reports(
     written["journal"].write_text(json.dumps(journal, indent=2, default=str), encoding="utf-8")
     renderers = {"json": render_json, "html": render_html, "junit": render_junit,
                  "markdown": render_markdown}
-    for fmt in formats:
+    formats = list(formats)
+    for fmt in formats:  # the files first: a closed stdout must not cost them
         if fmt == "terminal":
-            if console is not None:
-                render_terminal(scorecard, journal, console)
             continue
         path = directory / FILES[fmt]
         path.write_text(renderers[fmt](scorecard, journal), encoding="utf-8",
                         errors="backslashreplace")
         written[fmt] = path
+    if "terminal" in formats and console is not None:
+        with contextlib.suppress(BrokenPipeError):  # `run ... | head`: the reader left
+            render_terminal(scorecard, journal, console)
     return written
 
 
