@@ -30,6 +30,9 @@ from aichaos.probes._resources import measure_resources, resource_checks
 from aichaos.results import Check, LayerResult
 from aichaos.targets import NoCacheTarget
 
+#: the layer-6 ceiling when a resource grows per request (as system checks cap at 50)
+RESOURCE_CAP = 50.0
+
 
 async def extend_scale_layer(ctx: SuiteContext, config: ScaleLayer, layer: LayerResult) -> None:
     """Append the resource checks and rewrite the context check of ``layer`` in place."""
@@ -68,4 +71,9 @@ async def extend_scale_layer(ctx: SuiteContext, config: ScaleLayer, layer: Layer
     checks, metrics = resource_checks(report, spec)
     layer.checks += checks
     layer.metrics.update(metrics)
+    grows = [c.name for c in checks if not c.passed and not c.not_measured]
+    if grows:  # a leak is a decided failure: the layer's headline cannot stay high
+        layer.cap(RESOURCE_CAP)
+        layer.note = "; ".join(n for n in (layer.note, f"score capped at {RESOURCE_CAP:g}: "
+                                           f"{', '.join(grows)} grow per request") if n)
     layer.details["resources"] = report.to_dict()

@@ -128,6 +128,19 @@ class LayerResult:
     grade_range: GradeRange | None = None
     case_scores: dict[str, float] | None = None
 
+    def cap(self, ceiling: float) -> None:
+        """Lower the score (and its interval's ends) to at most ``ceiling`` (0-100): a layer
+        whose decided checks failed cannot keep a high headline. No-op when not measured or
+        already below."""
+        if self.score is None or self.score <= ceiling:
+            return
+        self.score = ceiling
+        if self.interval is not None:
+            iv = self.interval
+            self.interval = Interval(min(iv.low, ceiling), min(iv.high, ceiling), iv.method,
+                                     iv.level, iv.n)
+            self.grade_range = GradeRange.of(self.interval.low, self.interval.high)
+
     @property
     def key(self) -> str:
         return LAYERS[self.layer][0]

@@ -19,7 +19,7 @@ from typing import Any
 
 from aichaos._registry import Registry
 from aichaos.config import SystemChecks
-from aichaos.results import Check, FailingCase, GradeRange, Interval, LayerResult
+from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.system._auth import auth_checks
 from aichaos.system._budget import budget
 from aichaos.system._cache import cross_user, parameters
@@ -81,17 +81,6 @@ _register("cache_cross_user", 4, "one user must never be served another user's c
           "answer (nonce-stamped upstream answers)", cross_user)
 
 
-def _cap(result: LayerResult, cap: float) -> None:
-    if result.score is None or result.score <= cap:
-        return
-    result.score = cap
-    if result.interval is not None:
-        iv = result.interval
-        result.interval = Interval(min(iv.low, cap), min(iv.high, cap), iv.method,
-                                   iv.level, iv.n)
-        result.grade_range = GradeRange.of(result.interval.low, result.interval.high)
-
-
 async def system_checks(view: SuiteView, result: LayerResult) -> LayerResult:
     """Run every registered system check of ``result.layer`` and fold them into ``result``.
 
@@ -122,7 +111,7 @@ async def system_checks(view: SuiteView, result: LayerResult) -> LayerResult:
         result.score = round(100.0 * sum(c.passed for c in measured) / len(measured), 1)
         _note(result, f"score from {len(measured)} system checks alone")
     if failed:
-        _cap(result, FAILED_CAP)
+        result.cap(FAILED_CAP)
         _note(result, f"system checks failed ({', '.join(failed)}): score capped at "
                       f"{FAILED_CAP:g}")
     return result
