@@ -36,6 +36,17 @@ def serve(mode: str) -> tuple[ThreadingHTTPServer, str]:
                 kind = "text/event-stream"
             elif mode == "json":  # ignores "stream": true
                 body, kind = json.dumps(ANSWER).encode(), "application/json"
+            elif mode == "nested":  # the answer is nested, an id comes first
+                body = json.dumps({"id": "r1", "data": {"choices": [{"reply": "pong"}]}}).encode()
+                kind = "application/json"
+            elif mode == "422":
+                self.send_response(422)
+                body = json.dumps({"error": "field 'question' required"}).encode()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             else:  # an HTTP JSON app
                 body, kind = json.dumps({"id": 7, "answer": "pong"}).encode(), "application/json"
             self.send_response(200)
@@ -52,7 +63,7 @@ def serve(mode: str) -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
-@pytest.fixture(params=["sse", "json", "app"])
+@pytest.fixture(params=["sse", "json", "app", "nested", "422"])
 def endpoint(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     server, url = serve(request.param)
     try:
@@ -76,6 +87,13 @@ def test_init_writes_what_the_endpoint_speaks(endpoint: tuple[str, str], tmp_pat
         proc, exp = init(tmp_path, f"{url}/chat", "--type", "http")
         assert exp["target"]["answer_path"] == "$.answer"
         assert "the text is in $.answer" in proc.stdout
+    elif mode == "nested":  # a trial's app: init took $.id, the first string
+        proc, exp = init(tmp_path, f"{url}/chat", "--type", "http")
+        assert exp["target"]["answer_path"] == "$.data.choices[0].reply"
+    elif mode == "422":  # a trial's app: init took $.error from the error body
+        proc, exp = init(tmp_path, f"{url}/chat", "--type", "http")
+        assert exp["target"]["answer_path"] == "$.output"  # the default, not $.error
+        assert "answered HTTP 422" in proc.stdout and "set target.body" in proc.stdout
     else:
         proc, exp = init(tmp_path, f"{url}/v1", "--model", "m")
         assert exp["target"]["stream"] is (mode == "sse")

@@ -4,7 +4,8 @@ An OpenAI-compatible endpoint is asked for one short streamed chat completion: a
 (``text/event-stream``) means ``stream: true`` works; a plain JSON answer with ``choices``
 means the server ignores ``stream`` and the experiment must say ``stream: false``. An HTTP
 JSON app is sent ``{"input": "ping"}`` and its answer searched for the first string field
-among the usual names, giving ``answer_path``.
+among the usual names (nested objects and lists searched too), giving ``answer_path``; an
+error status says so instead of guessing.
 """
 
 from __future__ import annotations
@@ -74,19 +75,37 @@ def probe_http(url: str, *, timeout_s: float = 20.0) -> EndpointProbe:
     except httpx.HTTPError as exc:
         return EndpointProbe(False, note=f"could not reach {url}: {type(exc).__name__}")
     data = _json(r.text)
+    if r.status_code >= 400:
+        return EndpointProbe(True, note=f"{url} answered HTTP {r.status_code} to "
+                                        f'{{"input": "ping"}} ({r.text[:80]!r}): set target.body '
+                                        "to the fields it expects, then answer_path")
     if not isinstance(data, dict):
         return EndpointProbe(True, note=f"{url} answered HTTP {r.status_code} without a JSON "
                                         "object; set body and answer_path by hand")
-    for name in ANSWER_FIELDS:
-        if isinstance(data.get(name), str):
-            return EndpointProbe(True, answer_path=f"$.{name}",
-                                 note=f"answers JSON; the text is in $.{name}")
-    strings = [k for k, v in data.items() if isinstance(v, str)]
-    if strings:
-        return EndpointProbe(True, answer_path=f"$.{strings[0]}",
-                             note=f"answers JSON; took $.{strings[0]}, the first string field")
-    return EndpointProbe(True, note=f"{url} answered JSON with no string field "
-                                    f"(keys: {', '.join(list(data)[:6])}); set answer_path")
+    path = _answer_path(data, "$")
+    if path is not None:
+        return EndpointProbe(True, answer_path=path, note=f"answers JSON; the text is in {path}")
+    return EndpointProbe(True, note=f"{url} answered JSON with none of the usual answer fields "
+                                    f"({', '.join(ANSWER_FIELDS)}; keys: "
+                                    f"{', '.join(list(data)[:6])}); set answer_path")
+
+
+def _answer_path(data: Any, path: str, depth: int = 0) -> str | None:
+    """The JSONPath of the first usual answer field holding text, searched breadth first in
+    nested objects and the first element of lists (``$.data.choices[0].reply``)."""
+    if depth > 4:
+        return None
+    if isinstance(data, dict):
+        for name in ANSWER_FIELDS:
+            if isinstance(data.get(name), str):
+                return f"{path}.{name}"
+        for key, value in data.items():
+            found = _answer_path(value, f"{path}.{key}", depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(data, list) and data:
+        return _answer_path(data[0], f"{path}[0]", depth + 1)
+    return None
 
 
 def _json(text: str) -> Any:
