@@ -350,7 +350,10 @@ def replay(
     r = result.response
     console.print(f"[bold]{run_id}[/] case [cyan]{case}[/] variant [cyan]{variant}[/]")
     console.print(f"  sent:    {result.sent!r}", highlight=False)
-    if result.planted:
+    if result.planted.startswith("toxic "):
+        console.print(f"  fault:   {result.planted} (installed for this replay, then removed)",
+                      highlight=False)
+    elif result.planted:
         console.print(f"  planted: the probe's document, via {result.planted}", highlight=False)
     console.print(f"  stored:  {result.stored['output']!r} "
                   f"(error {result.stored['error_class']}, score {result.stored['score']})",

@@ -28,7 +28,9 @@ class Replay:
     response: TargetResponse
     score: Score | None
     stored: dict[str, Any]
-    planted: str = ""  # layer 4: where the probe's document went (context, proxy:<dep>)
+    #: what the replay re-installed: a layer-3 toxic (``toxic NAME (TYPE) on DEP``) or where a
+    #: layer-4 probe's document went (``context``, ``proxy:<dep>``); "" for neither
+    planted: str = ""
 
 
 def _stored_case(store: ResultStore, run_id: str, case_id: str, variant: str) -> dict[str, Any]:
@@ -75,15 +77,13 @@ async def replay_case(store: ResultStore, run_id: str, case_id: str, variant: st
     spec = metadata.get("spec")
     if isinstance(spec, list) and len(spec) == 2 and spec[0] in perturbations:
         text = to_transport(perturbations.create(spec[0], **spec[1]).apply(case.input).text)
-    proxy = None
-    toxic = metadata.get("toxic")
-    if isinstance(toxic, dict) and experiment.dependencies:
-        proxy = ChaosProxy(seed=stored["seed"] or experiment.runtime.seed)
-        for name, dep in experiment.dependencies.items():
-            await proxy.add_proxy(name, dep.listen or "127.0.0.1:0", dep.upstream)
-        await proxy.start()
-        proxy.add_toxic(str(toxic.get("dependency", next(iter(experiment.dependencies)))),
-                        {k: v for k, v in toxic.items() if k != "dependency"})
+    proxy = await _start_proxies(experiment, stored["seed"] or experiment.runtime.seed)
+    planted = ""
+    toxic = _toxic_of(experiment, stored["layer"], variant, metadata)
+    if toxic is not None and proxy is not None:
+        dependency, spec = toxic
+        proxy.add_toxic(dependency, spec)
+        planted = f"toxic {spec['name']} ({spec['type']}) on {dependency}"
     target = build_target(experiment.target)
     try:
         response = await target.send(TargetRequest(text, case.context, case.id,
@@ -96,7 +96,39 @@ async def replay_case(store: ResultStore, run_id: str, case_id: str, variant: st
     if response.ok and experiment.layers.capability is not None:
         scorer = build_scorer(case.scorer or experiment.layers.capability.scorer)
         score = scorer.score(response.output, case)
-    return Replay(case, variant, text, response, score, stored)
+    return Replay(case, variant, text, response, score, stored, planted=planted)
+
+
+async def _start_proxies(experiment: Experiment, seed: int) -> ChaosProxy | None:
+    """The experiment's chaos proxies on their ``listen`` addresses (the system under test
+    calls those), started for every replay so the system reaches its dependencies as in the
+    run; None without dependencies."""
+    if not experiment.dependencies:
+        return None
+    proxy = ChaosProxy(seed=seed)
+    for name, dep in experiment.dependencies.items():
+        await proxy.add_proxy(name, dep.listen or "127.0.0.1:0", dep.upstream)
+    await proxy.start()
+    return proxy
+
+
+def _toxic_of(experiment: Experiment, layer: int, variant: str,
+              metadata: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """``(dependency, Toxiproxy-shaped spec)`` of the toxic that shaped a layer-3 case: the
+    recorded one, else the experiment's toxic of that name (the variant is its name)."""
+    recorded = metadata.get("toxic")
+    if isinstance(recorded, dict) and experiment.dependencies:
+        dependency = str(recorded.get("dependency", next(iter(experiment.dependencies))))
+        return dependency, {k: v for k, v in recorded.items() if k != "dependency"}
+    integration = experiment.layers.integration
+    if layer != 3 or integration is None or not experiment.dependencies:
+        return None
+    from aichaos.probes._integration import IntegrationSuite
+
+    for spec, name in IntegrationSuite(integration)._named(set(experiment.dependencies)):
+        if name == variant:
+            return spec.dependency, spec.proxy_spec(name)
+    return None
 
 
 async def _replay_safety(store: ResultStore, experiment: Experiment, run_id: str,
@@ -109,12 +141,7 @@ async def _replay_safety(store: ResultStore, experiment: Experiment, run_id: str
     seed = int(stored["seed"] if stored["seed"] is not None else
                row.get("seed") or experiment.runtime.seed)
     golden = load_dataset(experiment.dataset) if experiment.dataset else []
-    proxy = None
-    if experiment.dependencies:
-        proxy = ChaosProxy(seed=seed)
-        for name, dep in experiment.dependencies.items():
-            await proxy.add_proxy(name, dep.listen or "127.0.0.1:0", dep.upstream)
-        await proxy.start()
+    proxy = await _start_proxies(experiment, seed)
     target = build_target(experiment.target)
     try:
         found = await replay_safety_case(experiment, target, run_id=run_id, seed=seed,
