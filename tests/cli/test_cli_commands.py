@@ -120,4 +120,4 @@ def test_fail_under_turns_a_low_grade_into_exit_1(tmp_path: Path) -> None:
     write(tmp_path / "data.yaml", DATA)
     proc = aichaos("run", "exp.yaml", "--fail-under", "B", cwd=tmp_path)
     assert proc.returncode == 1
-    assert "gate: layer capability grade D is below --fail-under B" in proc.stderr
+    assert "gate: layer capability grade A–F (low end F) is below --fail-under B" in proc.stderr
