@@ -113,7 +113,8 @@ def test_failed_checks_and_grade_f_exit_1_unless_hypothesis_exit(tmp_path: Path)
     assert _gate_lines(kept) == []
     barred = _run(tmp_path, ALL_WRONG, "--hypothesis-exit", "--fail-under", "D")
     assert barred.exit_code == 1
-    assert _gate_lines(barred) == ["gate: layer capability grade F is below --fail-under D"]
+    assert _gate_lines(barred) == [
+        "gate: layer capability grade D–F (low end F) is below --fail-under D"]
 
 
 # --------------------------------------------------------------------------- one list everywhere

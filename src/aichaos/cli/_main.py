@@ -124,6 +124,10 @@ def run(
     if resume is not None:
         console.print(f"resumed {resume}: {done.resumed} stored cases reused, not sent again")
     console.print(f"journal and reports: [cyan]{done.directory}[/]")
+    if outcome.journal.get("status") == "interrupted":  # 130: gates do not apply
+        raise typer.Exit(outcome.exit_code)
+    for reason in _run_failures(outcome.journal):
+        err_console.print(f"gate: {reason}", highlight=False, soft_wrap=True)
     gates = evaluate_gates(
         outcome.scorecard, outcome.exit_code, fail_under=bar,
         required=required if (not hypothesis_exit or require is not None) else (),
@@ -131,6 +135,21 @@ def run(
     for reason in gates.reasons:
         err_console.print(f"gate: {reason}", highlight=False, soft_wrap=True)
     raise typer.Exit(gates.code)
+
+
+def _run_failures(journal: dict[str, Any]) -> list[str]:
+    """Why the run itself failed (Chaos Toolkit's exit 1), one line each: it was aborted or
+    failed, or its steady-state hypothesis deviated."""
+    status = journal.get("status")
+    out = []
+    if status not in ("completed", None):
+        why = next((str(r["exception"][0]) for r in reversed(journal.get("run") or [])
+                    if isinstance(r, dict) and r.get("exception")), "")
+        out.append(f"the run {status}" + (f": {why}" if why else ""))
+    if journal.get("deviated"):
+        out.append("the steady-state hypothesis deviated (its SLOs were not met before or "
+                   "after the method; see the journal's steady_states)")
+    return out
 
 
 def _required_layers(experiment: Experiment, require: str | None,
