@@ -69,7 +69,7 @@ from aichaos.proxy import ChaosProxy, TrafficRecord
 from aichaos.results import Check, FailingCase, LayerResult
 from aichaos.scoring import build_scorer
 from aichaos.system import system_checks
-from aichaos.targets import NO_CACHE, Target, TargetRequest, TargetResponse
+from aichaos.targets import NO_CACHE, DeadlineTarget
 
 OUTCOMES = _OUTCOMES
 RETRY_SLACK_S = RateLimit.RETRY_SLACK_S
@@ -101,25 +101,6 @@ def classify(result: CaseResult, patterns: list[re.Pattern[str]],
     if (result.status or 0) >= 500 and "body is not JSON" in error:
         return "crash"
     return "error"
-
-
-class _Deadline(Target):
-    """Wraps the target so no request outlives ``timeout_s`` (it becomes a ``timeout``)."""
-
-    def __init__(self, inner: Target, timeout_s: float) -> None:
-        self.inner, self.timeout_s, self.kind = inner, timeout_s, inner.kind
-
-    async def send(self, request: TargetRequest) -> TargetResponse:
-        t0 = time.perf_counter()
-        try:
-            return await asyncio.wait_for(self.inner.send(request), self.timeout_s)
-        except TimeoutError:
-            return TargetResponse(error_class="timeout", e2e_s=time.perf_counter() - t0,
-                                  error=f"no answer within {self.timeout_s:g} s "
-                                        "(layers.integration.timeout_s)")
-
-    def describe(self) -> dict[str, Any]:
-        return self.inner.describe()
 
 
 @dataclass(slots=True)
@@ -308,7 +289,8 @@ class IntegrationSuite(ProbeSuite):
 
     async def _run_golden(self, ctx: SuiteContext) -> LayerResult:
         proxy, named = self._validate(ctx)
-        sub = dataclasses.replace(ctx, target=_Deadline(ctx.target, self.config.timeout_s))
+        sub = dataclasses.replace(ctx, target=DeadlineTarget(
+            ctx.target, self.config.timeout_s, "(layers.integration.timeout_s)"))
         try:
             control: dict[str, CaseResult] = {}
             spans: dict[str, tuple[float, float]] = {}

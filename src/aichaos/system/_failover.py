@@ -38,25 +38,10 @@ from aichaos.dataset import Case
 from aichaos.results import Check, FailingCase
 from aichaos.system._cache import exact, not_measured
 from aichaos.system._view import Sent, SuiteView, send_as, variant_target
-from aichaos.targets import NO_CACHE, Target, TargetRequest, TargetResponse
+from aichaos.targets import NO_CACHE, DeadlineTarget, Target
 
 _NAME = "system_failover"
 _GROUP = "system_failover_group"
-
-
-class _Deadline(Target):
-    """``inner`` with no request outliving ``timeout_s`` (it becomes error class timeout)."""
-
-    def __init__(self, inner: Target, timeout_s: float) -> None:
-        self.inner, self.timeout_s, self.kind = inner, timeout_s, inner.kind
-
-    async def send(self, request: TargetRequest) -> TargetResponse:
-        t0 = time.perf_counter()
-        try:
-            return await asyncio.wait_for(self.inner.send(request), self.timeout_s)
-        except TimeoutError:
-            return TargetResponse(error_class="timeout", e2e_s=time.perf_counter() - t0,
-                                  error=f"no answer within {self.timeout_s:g} s")
 
 
 def correlated_outcome(result: Any, patterns: list[re.Pattern[str]]) -> str:
@@ -165,7 +150,7 @@ async def _correlated(view: SuiteView, cfg: FailoverCheck, target: Target,
         view.proxy.add_toxic(dep, {"name": name, "type": "http_error",
                                    "attributes": {"status": cfg.status}})
     try:
-        return await _send(view, _Deadline(target, cfg.correlated_timeout_s), cfg, 0,
+        return await _send(view, DeadlineTarget(target, cfg.correlated_timeout_s), cfg, 0,
                            "correlated", layer)
     finally:
         await remove_group()

@@ -4,6 +4,7 @@ from aichaos.config._targets import target_type, targets
 from aichaos.targets._base import (
     ERROR_CLASSES,
     NO_CACHE,
+    DeadlineTarget,
     NoCacheTarget,
     Target,
     TargetRequest,
@@ -21,6 +22,7 @@ from aichaos.targets._request import RequestExtras, render_tree, template_variab
 __all__ = [
     "ERROR_CLASSES",
     "NO_CACHE",
+    "DeadlineTarget",
     "EndpointProbe",
     "HttpTarget",
     "MockTarget",

@@ -10,8 +10,10 @@ assessment impossible from the start raise (:class:`aichaos.errors.TargetUnreach
 from __future__ import annotations
 
 import abc
+import asyncio
 import dataclasses
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,6 +168,27 @@ class NoCacheTarget(Target):
         headers = {**(request.metadata.get("headers") or {}), **NO_CACHE}
         return await self.inner.send(dataclasses.replace(
             request, metadata={**request.metadata, "headers": headers}))
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+
+class DeadlineTarget(Target):
+    """Wraps a target so no request outlives ``timeout_s`` (s): a later answer becomes error
+    class ``timeout`` with the message ``no answer within N s`` plus ``where`` (the setting
+    that set the bound, e.g. ``(layers.integration.timeout_s)``)."""
+
+    def __init__(self, inner: Target, timeout_s: float, where: str = "") -> None:
+        self.inner, self.timeout_s, self.where, self.kind = inner, timeout_s, where, inner.kind
+
+    async def send(self, request: TargetRequest) -> TargetResponse:
+        t0 = time.perf_counter()
+        try:
+            return await asyncio.wait_for(self.inner.send(request), self.timeout_s)
+        except TimeoutError:
+            where = f" {self.where}" if self.where else ""
+            return TargetResponse(error_class="timeout", e2e_s=time.perf_counter() - t0,
+                                  error=f"no answer within {self.timeout_s:g} s{where}")
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
